@@ -1,0 +1,52 @@
+# The two entry points are `make run` and `make test`; both rest on `make install`.
+
+VENV        := .venv
+BIN         := $(VENV)/bin
+PYTHON      ?= python3
+PORT        ?= 8000
+SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PG_MAJOR    := $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
+RUN_PACKAGES  := libsqlite3-mod-spatialite python3-venv
+TEST_PACKAGES := $(RUN_PACKAGES) chromium chromium-driver $(if $(PG_MAJOR),postgresql-$(PG_MAJOR)-postgis-3)
+
+.PHONY: install install-test run test lint format clean
+
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installation des paquets système :$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+install: $(VENV)/.installed  ## virtual environment, pinned packages, system packages
+	$(call apt_install,$(RUN_PACKAGES))
+
+install-test: install
+	$(call apt_install,$(TEST_PACKAGES))
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+run: install  ## initialise the embedded database and serve on http://127.0.0.1:$(PORT)
+	OHPUNAISES_ENV=$${OHPUNAISES_ENV:-development} $(BIN)/ohpunaises init
+	OHPUNAISES_ENV=$${OHPUNAISES_ENV:-development} PORT=$(PORT) \
+	  $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install-test lint  ## the whole suite, on SpatiaLite and on PostGIS
+	$(BIN)/pytest
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

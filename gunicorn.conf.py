@@ -1,0 +1,12 @@
+"""gunicorn settings, read from the environment."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("OHPUNAISES_BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() * 2)))
+threads = int(os.environ.get("OHPUNAISES_THREADS", "1"))
+timeout = int(os.environ.get("OHPUNAISES_TIMEOUT", "120"))
+graceful_timeout = 30
+accesslog = "-"
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -1,0 +1,1 @@
+"""Oh Punaises! field-data platform."""

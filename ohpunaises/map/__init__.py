@@ -1,0 +1,1 @@
+"""Territorial maps."""

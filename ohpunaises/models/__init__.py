@@ -1,0 +1,26 @@
+"""The data model of DESIGN §2."""
+
+from .audit import AuditEvent
+from .base import Base
+from .deployments import Deployment, deployment_territories, user_deployments
+from .reports import Report, ReportAction, ReportStatusChange
+from .structures import Structure
+from .territories import Territory
+from .trainings import TrainingSession
+from .users import ApiToken, User
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "Deployment",
+    "Report",
+    "ReportAction",
+    "ReportStatusChange",
+    "Structure",
+    "Territory",
+    "TrainingSession",
+    "User",
+    "deployment_territories",
+    "user_deployments",
+]

@@ -1,0 +1,30 @@
+"""Partner structures."""
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..vocabulary import STRUCTURE_KINDS
+from .base import Base, UTCDateTime, choice, utcnow
+
+
+class Structure(Base):
+    __tablename__ = "structures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(choice(STRUCTURE_KINDS, "kind"))
+    commune_id: Mapped[int] = mapped_column(sa.ForeignKey("territories.id"), index=True)
+    deployment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("deployments.id"))
+    onboarded_on: Mapped[dt.date] = mapped_column(default=dt.date.today)
+    trained_on: Mapped[dt.date | None]
+    active: Mapped[bool] = mapped_column(default=True)
+    is_demo: Mapped[bool] = mapped_column(default=False)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    commune = relationship("Territory")
+    deployment = relationship("Deployment")
+
+    def __repr__(self):
+        return f"<Structure {self.id} {self.name}>"
