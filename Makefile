@@ -9,7 +9,7 @@ PG_MAJOR    := $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
 RUN_PACKAGES  := libsqlite3-mod-spatialite python3-venv
 TEST_PACKAGES := $(RUN_PACKAGES) chromium chromium-driver $(if $(PG_MAJOR),postgresql-$(PG_MAJOR)-postgis-3)
 
-.PHONY: install install-test run test lint format clean
+.PHONY: install install-test run test lint format messages clean
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -22,6 +22,7 @@ endef
 
 install: $(VENV)/.installed  ## virtual environment, pinned packages, system packages
 	$(call apt_install,$(RUN_PACKAGES))
+	@$(BIN)/pybabel compile -d ohpunaises/translations >/dev/null
 
 install-test: install
 	$(call apt_install,$(TEST_PACKAGES))
@@ -34,6 +35,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 run: install  ## initialise the embedded database and serve on http://127.0.0.1:$(PORT)
 	OHPUNAISES_ENV=$${OHPUNAISES_ENV:-development} $(BIN)/ohpunaises init
+	@echo "Oh Punaises! est servi sur http://127.0.0.1:$(PORT) (Ctrl+C pour arrêter)."
 	OHPUNAISES_ENV=$${OHPUNAISES_ENV:-development} PORT=$(PORT) \
 	  $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
@@ -47,6 +49,13 @@ test: install-test lint  ## the whole suite, on SpatiaLite and on PostGIS
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+messages: install  ## refresh the translation catalogues from the source
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output \
+	  -o ohpunaises/translations/messages.pot .
+	$(BIN)/pybabel update -i ohpunaises/translations/messages.pot -d ohpunaises/translations \
+	  -w 100 --ignore-obsolete
+	rm ohpunaises/translations/messages.pot
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -2,14 +2,16 @@
 
 import os
 
-from flask import Flask, jsonify
+from flask import Flask, has_request_context, jsonify, request
 
 from . import cli
+from .api import register_api
 from .config import load_settings
 from .database import configure_engine, database_is_reachable
-from .extensions import babel, db, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
+LOCALES = ("fr", "en")
 
 
 def create_app(environ: dict | None = None) -> Flask:
@@ -23,15 +25,26 @@ def create_app(environ: dict | None = None) -> Flask:
     return app
 
 
+def select_locale():
+    if not has_request_context():
+        return LOCALES[0]
+    return request.accept_languages.best_match(LOCALES) or LOCALES[0]
+
+
 def register_extensions(app):
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
-    babel.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
     with app.app_context():
         configure_engine(app)
 
 
 def register_blueprints(app):
+    register_api(app)
+
     @app.get("/healthz")
     def healthz():
         if database_is_reachable():

@@ -1,5 +1,7 @@
 """The `ohpunaises` command line."""
 
+import datetime as dt
+import secrets
 import sys
 from pathlib import Path
 
@@ -9,9 +11,10 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from flask_babel import gettext as _
 
 from . import bootstrap
+from .auth import hash_password, issue_token
 from .config import ConfigError
 from .extensions import db
-from .models import Territory
+from .models import Structure, Territory, User
 from .territories import (
     CODE_CANDIDATES,
     LEVELS,
@@ -19,12 +22,14 @@ from .territories import (
     PARENT_CANDIDATES,
     POPULATION_CANDIDATES,
     TerritoryFileError,
+    deployment_covering,
     parse_features,
     pick_property,
     read_geojson,
     read_population_csv,
     store_territories,
 )
+from .vocabulary import ROLES, STRUCTURE_KINDS
 
 
 class CommandError(click.ClickException):
@@ -141,9 +146,93 @@ def _print_demo_logins(logins):
     click.echo("")
 
 
+structures_cli = AppGroup("structures", help="Structures partenaires.")
+users_cli = AppGroup("users", help="Comptes.")
+tokens_cli = AppGroup("tokens", help="Jetons d'API.")
+
+
+@structures_cli.command("create")
+@click.option("--name", required=True, help="Nom de la structure.")
+@click.option("--kind", type=click.Choice(list(STRUCTURE_KINDS)), required=True)
+@click.option("--commune", required=True, help="Code INSEE de la commune d'implantation.")
+@click.option("--onboarded", type=click.DateTime(["%Y-%m-%d"]), help="Date d'entrée au programme.")
+def create_structure(name, kind, commune, onboarded):
+    """Crée une structure ; son numéro est seul sur la dernière ligne."""
+    territory = db.session.scalar(
+        sa.select(Territory).where(Territory.code == commune, Territory.level == "commune")
+    )
+    if territory is None:
+        raise CommandError(_("Commune inconnue : %(code)s.", code=commune))
+    structure = Structure(
+        name=name.strip(),
+        kind=kind,
+        commune=territory,
+        deployment=deployment_covering(territory),
+        onboarded_on=onboarded.date() if onboarded else dt.date.today(),
+    )
+    db.session.add(structure)
+    db.session.commit()
+    click.echo(_("Structure créée : %(name)s.", name=structure.name))
+    click.echo(structure.id)
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(list(ROLES)), required=True)
+@click.option("--structure", "structure_id", type=int, help="Numéro de la structure.")
+@click.option("--password", help="Mot de passe ; sans lui, un mot de passe est tiré au hasard.")
+@click.option("--name", "display_name", default="", help="Nom affiché.")
+def create_user(email, role, structure_id, password, display_name):
+    """Crée un compte."""
+    email = email.strip().lower()
+    if "@" not in email or db.session.scalar(sa.select(User.id).where(User.email == email)):
+        raise CommandError(_("Adresse invalide ou déjà utilisée : %(email)s.", email=email))
+    structure = db.session.get(Structure, structure_id) if structure_id else None
+    if role in ("agent", "partner_admin") and structure is None:
+        raise CommandError(_("Ce rôle demande une structure existante (--structure)."))
+    shown = password is None
+    password = password or secrets.token_urlsafe(12)
+    user = User(
+        email=email,
+        role=role,
+        structure=structure,
+        display_name=display_name,
+        password_hash=hash_password(password),
+    )
+    db.session.add(user)
+    db.session.commit()
+    click.echo(_("Compte créé : %(email)s (%(role)s).", email=email, role=role))
+    if shown:
+        click.echo(_("Mot de passe (affiché une seule fois) : %(password)s", password=password))
+
+
+@tokens_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", default="", help="À quoi sert ce jeton.")
+@click.option("--days", type=click.IntRange(1, 730), default=365, show_default=True)
+def create_token(email, name, days):
+    """Crée un jeton d'API, affiché une seule fois, seul sur la dernière ligne."""
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise CommandError(_("Compte inconnu : %(email)s.", email=email))
+    token, record = issue_token(user, name, days)
+    db.session.commit()
+    click.echo(
+        _(
+            "Jeton créé pour %(email)s, valable jusqu'au %(date)s :",
+            email=user.email,
+            date=record.expires_at.date().isoformat(),
+        )
+    )
+    click.echo(token)
+
+
 def register_commands(app):
     app.cli.add_command(territories_cli)
     app.cli.add_command(init_command)
+    app.cli.add_command(structures_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(tokens_cli)
 
 
 def main():

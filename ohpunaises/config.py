@@ -92,6 +92,11 @@ def load_settings(instance_path: str, env=None) -> dict:
         "SUPPRESSION_K": _integer(env, "OHPUNAISES_SUPPRESSION_K", 5, 2),
         "DEMO": _flag(env, "OHPUNAISES_DEMO", True),
         "MAX_CONTENT_LENGTH": _integer(env, "OHPUNAISES_MAX_BODY_BYTES", 2_000_000, 1024),
+        "PSEUDONYM_KEY": env.get("OHPUNAISES_PSEUDONYM_KEY") or None,
+        "RATELIMIT_STORAGE_URI": env.get("OHPUNAISES_RATELIMIT_STORAGE") or "memory://",
+        "RATELIMIT_API": env.get("OHPUNAISES_RATELIMIT_API") or "1200 per minute",
+        "RATELIMIT_LOGIN": env.get("OHPUNAISES_RATELIMIT_LOGIN") or "10 per minute",
+        "RATELIMIT_HEADERS_ENABLED": True,
         "BABEL_DEFAULT_LOCALE": "fr",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
     }

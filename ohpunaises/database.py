@@ -14,6 +14,8 @@ def configure_engine(app):
     library = app.config["SPATIALITE_LIBRARY"]
 
     def on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy, not the driver, open transactions, so that SAVEPOINT works.
+        dbapi_conn.isolation_level = None
         dbapi_conn.enable_load_extension(True)
         dbapi_conn.load_extension(library)
         dbapi_conn.enable_load_extension(False)
@@ -22,7 +24,12 @@ def configure_engine(app):
         dbapi_conn.execute("PRAGMA busy_timeout = 30000")
         init_spatialite(dbapi_conn, transaction=True, init_mode="WGS84")
 
+    def on_begin(connection):
+        # IMMEDIATE takes the write lock up front: no deadlock between two upgrading readers.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
     sa.event.listen(engine, "connect", on_connect)
+    sa.event.listen(engine, "begin", on_begin)
 
 
 def is_postgres() -> bool:

@@ -1,5 +1,6 @@
 """Fixtures: the whole suite runs once on SpatiaLite and once on PostGIS."""
 
+import functools
 import os
 import uuid
 
@@ -116,3 +117,114 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+# Accounts and API clients ----------------------------------------------------------------------
+
+ROLES = ("agent", "partner_admin", "coordinator", "institution", "evaluator")
+
+
+class ApiClient:
+    """Real requests through the app, with a bearer token."""
+
+    def __init__(self, client, token=None, user_id=None, structure_id=None):
+        self.client, self.token = client, token
+        self.user_id, self.structure_id = user_id, structure_id
+
+    def request(self, method, url, headers=None, **kwargs):
+        headers = dict(headers or {})
+        if self.token:
+            headers.setdefault("Authorization", f"Bearer {self.token}")
+        return self.client.open(url, method=method, headers=headers, **kwargs)
+
+    def get(self, url, **kwargs):
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url, **kwargs):
+        return self.request("POST", url, **kwargs)
+
+    def patch(self, url, **kwargs):
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url, **kwargs):
+        return self.request("DELETE", url, **kwargs)
+
+
+def make_structure(name, commune_code, kind="association"):
+    from ohpunaises.models import Structure
+    from ohpunaises.territories import deployment_covering
+
+    commune = db.session.scalar(sa.select(Territory).where(Territory.code == commune_code))
+    structure = Structure(
+        name=name, kind=kind, commune=commune, deployment=deployment_covering(commune)
+    )
+    db.session.add(structure)
+    db.session.flush()
+    return structure
+
+
+@functools.cache
+def password_hash(password):
+    """Argon2 is slow by design: hash each test password once per run."""
+    from ohpunaises.auth import hash_password
+
+    return hash_password(password)
+
+
+def make_user(email, role, structure=None, password="mot-de-passe-solide"):
+    from ohpunaises.models import User
+
+    user = User(
+        email=email,
+        role=role,
+        structure=structure,
+        display_name=email.split("@")[0],
+        password_hash=password_hash(password),
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+@pytest.fixture
+def accounts(app, client):
+    """Two structures (A in Lyon, B in Villeurbanne) and one API client per role.
+
+    Keys: the five roles (agent and partner_admin of A), plus `agent_b` of B and `anonymous`.
+    """
+    from ohpunaises.auth import issue_token
+
+    with app.app_context():
+        a = make_structure("Structure A", "69123", "social_landlord")
+        b = make_structure("Structure B", "69266", "association")
+        users = {
+            role: make_user(
+                f"{role}@example.org", role, a if role in ("agent", "partner_admin") else None
+            )
+            for role in ROLES
+        }
+        users["agent_b"] = make_user("agent-b@example.org", "agent", b)
+        tokens = {key: issue_token(user)[0] for key, user in users.items()}
+        clients = {
+            key: ApiClient(client, tokens[key], user.id, user.structure_id)
+            for key, user in users.items()
+        }
+        db.session.commit()
+    clients["anonymous"] = ApiClient(client)
+    return clients
+
+
+@pytest.fixture
+def make_app(database_url):
+    """Builds another application on the test database with other settings; disposed after."""
+    made = []
+
+    def make(url=None, **env):
+        other = create_app(environ_for(url or database_url, **env))
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()

@@ -1,9 +1,5 @@
 """The health probe says whether the database answers."""
 
-from ohpunaises.app import create_app
-
-from .conftest import environ_for
-
 
 def test_healthz_answers_ok_when_the_database_answers(client):
     response = client.get("/healthz")
@@ -11,12 +7,12 @@ def test_healthz_answers_ok_when_the_database_answers(client):
     assert response.get_json() == {"status": "ok", "database": "ok"}
 
 
-def test_healthz_answers_503_when_the_database_is_unreachable(database_kind, tmp_path):
+def test_healthz_answers_503_when_the_database_is_unreachable(database_kind, make_app, tmp_path):
     unreachable = {
         "spatialite": f"sqlite:///{tmp_path}/missing/folder/db.sqlite",
         "postgis": "postgresql://postgres@127.0.0.1:1/nowhere",
     }[database_kind]
-    app = create_app(environ_for(unreachable))
+    app = make_app(unreachable)
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json() == {"status": "error", "database": "unreachable"}

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import sqlalchemy as sa
+from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..vocabulary import ROLES
@@ -10,7 +11,9 @@ from .base import Base, UTCDateTime, choice, utcnow
 from .deployments import user_deployments
 
 
-class User(Base):
+class User(UserMixin, Base):
+    """An account; `UserMixin` lets the session layer log it in."""
+
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -26,6 +29,10 @@ class User(Base):
     structure = relationship("Structure")
     deployments = relationship("Deployment", secondary=user_deployments)
     tokens = relationship("ApiToken", back_populates="user", cascade="all, delete-orphan")
+
+    @property
+    def is_active(self):
+        return self.active
 
     def __repr__(self):
         return f"<User {self.email} {self.role}>"

@@ -1,0 +1,108 @@
+"""Errors as application/problem+json (RFC 9457), in French unless the client asks for English."""
+
+import marshmallow as ma
+from flask import jsonify, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+from ..schemas import FieldErrorSchema
+
+PROBLEM_TYPE = "application/problem+json"
+
+TITLES = {
+    400: _l("Requête invalide"),
+    401: _l("Authentification requise"),
+    403: _l("Accès refusé"),
+    404: _l("Ressource introuvable"),
+    405: _l("Méthode non autorisée"),
+    406: _l("Format de réponse non disponible"),
+    409: _l("Conflit"),
+    412: _l("Version périmée"),
+    413: _l("Requête trop volumineuse"),
+    415: _l("Type de contenu non pris en charge"),
+    422: _l("Données invalides"),
+    428: _l("En-tête If-Match obligatoire"),
+    429: _l("Trop de requêtes"),
+    500: _l("Erreur interne"),
+    503: _l("Service indisponible"),
+}
+
+DETAILS = {
+    400: _l("La requête est mal formée."),
+    401: _l("Fournissez un jeton (Authorization: Bearer …) ou connectez-vous."),
+    403: _l("Votre rôle ne donne pas accès à cette opération."),
+    404: _l("Aucune ressource à cette adresse."),
+    405: _l("Cette méthode n'est pas acceptée à cette adresse."),
+    413: _l("Le corps de la requête dépasse la taille autorisée."),
+    415: _l("Envoyez un corps JSON (Content-Type: application/json)."),
+    422: _l("Certains champs sont invalides."),
+    429: _l("Trop de requêtes : réessayez dans un instant."),
+    500: _l("Une erreur inattendue est survenue ; elle a été consignée."),
+}
+
+
+class ProblemSchema(ma.Schema):
+    """An error, as application/problem+json."""
+
+    type = ma.fields.String()
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    instance = ma.fields.String()
+    errors = ma.fields.List(ma.fields.Nested(FieldErrorSchema))
+
+
+def flatten(messages, prefix="") -> list[dict]:
+    """Turn nested marshmallow messages into a flat list of {field, message}, translated."""
+    if isinstance(messages, dict):
+        return [
+            error
+            for key, value in messages.items()
+            for error in flatten(value, f"{prefix}.{key}" if prefix else str(key))
+        ]
+    if isinstance(messages, list | tuple):
+        return [error for item in messages for error in flatten(item, prefix)]
+    return [{"field": prefix, "message": _(str(messages))}]
+
+
+def problem(status: int, detail=None, errors=None, headers=None, title=None):
+    """A problem+json response."""
+    body = {
+        "type": "about:blank",
+        "title": str(title or TITLES.get(status, _("Erreur"))),
+        "status": status,
+        "detail": str(detail or DETAILS.get(status, "")),
+        "instance": request.path,
+    }
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.content_type = PROBLEM_TYPE
+    response.headers.update(headers or {})
+    return response
+
+
+def from_http_exception(error: HTTPException):
+    """The problem response for a werkzeug HTTP exception, webargs' included."""
+    data = getattr(error, "data", None) or {}
+    errors = data.get("errors") or data.get("messages")
+    if isinstance(errors, dict):
+        # webargs nests messages under their location (json, query, headers)
+        errors = flatten({k: v for loc in errors.values() for k, v in _as_dict(loc).items()})
+    detail = data.get("message") or _default_detail(error)
+    headers = dict(data.get("headers") or {})
+    if error.code == 405 and error.valid_methods:
+        headers["Allow"] = ", ".join(error.valid_methods)
+    return problem(error.code or 500, detail, errors or None, headers)
+
+
+def _as_dict(value):
+    return value if isinstance(value, dict) else {"_schema": value}
+
+
+def _default_detail(error):
+    if error.code in DETAILS:
+        return DETAILS[error.code]
+    return error.description

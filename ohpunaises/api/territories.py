@@ -1,0 +1,44 @@
+"""Territories as GeoJSON."""
+
+import json
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import Territory
+from ..schemas import FeatureCollectionSchema, TerritoryQuerySchema
+from . import ApiBlueprint, ApiView
+
+URL = "/territories"
+blp = ApiBlueprint("territories", __name__, description="Territoires chargés")
+
+
+@blp.route("")
+class Territories(ApiView):
+    @blp.arguments(TerritoryQuerySchema, location="query")
+    @blp.response(200, FeatureCollectionSchema)
+    def get(self, query):
+        """Les territoires d'un niveau, en FeatureCollection GeoJSON (géométrie simplifiable)"""
+        geometry = Territory.geom
+        if query.get("simplify"):
+            geometry = sa.func.ST_Simplify(geometry, query["simplify"])
+        parent = sa.orm.aliased(Territory)
+        rows = db.session.execute(
+            sa.select(
+                Territory.code,
+                Territory.name,
+                Territory.level,
+                Territory.population,
+                parent.code.label("parent"),
+                sa.func.ST_AsGeoJSON(geometry, 6).label("geojson"),
+            )
+            .outerjoin(parent, Territory.parent_id == parent.id)
+            .where(Territory.level == query["level"])
+            .order_by(Territory.code)
+        )
+        return {"type": "FeatureCollection", "features": [feature(row) for row in rows]}
+
+
+def feature(row) -> dict:
+    properties = {k: getattr(row, k) for k in ("code", "name", "level", "population", "parent")}
+    return {"type": "Feature", "properties": properties, "geometry": json.loads(row.geojson)}

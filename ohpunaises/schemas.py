@@ -1,0 +1,394 @@
+"""Marshmallow schemas shared by the API and the form: what a client may send, and what it gets."""
+
+import datetime as dt
+
+import marshmallow as ma
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import validate, validates_schema
+
+from .vocabulary import (
+    ACTIONS,
+    BUILDING_TYPES,
+    CONFIRMATIONS,
+    COST_PAYERS,
+    HOUSING,
+    INFESTATION_LEVELS,
+    SOURCES,
+    STATUSES,
+    STRUCTURE_KINDS,
+    TERRITORY_LEVELS,
+    TRAINING_KINDS,
+    VULNERABILITIES,
+)
+
+EARLIEST_DATE = dt.date(2000, 1, 1)
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue; the API translates it when it renders the error."""
+    return message
+
+
+MAX_COST = 100_000
+
+FIELD_MESSAGES = {
+    ma.fields.Field: {
+        "required": N_("Champ obligatoire."),
+        "null": N_("Ce champ ne peut pas être nul."),
+        "validator_failed": N_("Valeur invalide."),
+    },
+    ma.fields.String: {
+        "invalid": N_("Texte attendu."),
+        "invalid_utf8": N_("Texte UTF-8 invalide."),
+    },
+    ma.fields.Integer: {"invalid": N_("Nombre entier attendu.")},
+    ma.fields.Number: {"invalid": N_("Nombre attendu."), "too_large": N_("Nombre trop grand.")},
+    ma.fields.Decimal: {"special": N_("Nombre fini attendu.")},
+    ma.fields.Float: {"special": N_("Nombre fini attendu.")},
+    ma.fields.Boolean: {"invalid": N_("Booléen attendu (true ou false).")},
+    ma.fields.Date: {
+        "invalid": N_("Date attendue au format AAAA-MM-JJ."),
+        "format": N_("Date attendue au format AAAA-MM-JJ."),
+    },
+    ma.fields.UUID: {"invalid_uuid": N_("Identifiant UUID attendu.")},
+    ma.fields.List: {"invalid": N_("Liste attendue.")},
+    ma.fields.Dict: {"invalid": N_("Objet attendu.")},
+    ma.fields.Nested: {"type": N_("Objet attendu.")},
+}
+for field_class, messages in FIELD_MESSAGES.items():
+    field_class.default_error_messages = {**field_class.default_error_messages, **messages}
+
+
+def one_of(vocabulary):
+    return validate.OneOf(
+        list(vocabulary), error=_l("Valeur inconnue ; valeurs permises : {choices}.")
+    )
+
+
+def length(minimum=None, maximum=None):
+    if minimum and maximum:
+        message = _l("Longueur attendue entre {min} et {max}.")
+    elif maximum:
+        message = _l("Longueur maximale : {max}.")
+    else:
+        message = _l("Longueur minimale : {min}.")
+    return validate.Length(min=minimum, max=maximum, error=message)
+
+
+def within(minimum, maximum):
+    return validate.Range(minimum, maximum, error=_l("Valeur attendue entre {min} et {max}."))
+
+
+def choice(vocabulary, **kwargs):
+    return ma.fields.String(validate=one_of(vocabulary), **kwargs)
+
+
+def choices(vocabulary, **kwargs):
+    return ma.fields.List(
+        choice(vocabulary), validate=[length(maximum=len(vocabulary)), no_duplicates], **kwargs
+    )
+
+
+def optional(field):
+    """A field that may be null; absent stays absent, so that updates touch only what is sent."""
+    field.allow_none = True
+    return field
+
+
+class Schema(ma.Schema):
+    """Refuses unknown fields, in French."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    error_messages = {"unknown": _l("Champ inconnu."), "type": _l("Objet JSON attendu.")}
+
+
+def check_date(value):
+    if value < EARLIEST_DATE or value > dt.date.today() + dt.timedelta(days=1):
+        raise ma.ValidationError(_("Date hors de la plage permise (2000 à aujourd'hui)."))
+
+
+def no_duplicates(values):
+    if values and len(set(values)) != len(values):
+        raise ma.ValidationError(_("Valeur en double."))
+
+
+# Reports -----------------------------------------------------------------------------------
+
+
+class PointSchema(Schema):
+    """A GeoJSON Point in WGS84: [longitude, latitude]."""
+
+    type = ma.fields.String(
+        required=True, validate=validate.Equal("Point", error=_l("« Point » attendu."))
+    )
+    coordinates = ma.fields.List(
+        ma.fields.Float(allow_nan=False),
+        required=True,
+        validate=validate.Length(equal=2, error=_l("[longitude, latitude] attendu.")),
+    )
+
+    @validates_schema
+    def check_range(self, data, **kwargs):
+        lon, lat = data["coordinates"]
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ma.ValidationError(_("Coordonnées hors des bornes."), "coordinates")
+
+
+class ReportFollowUpSchema(Schema):
+    """The fields that follow-up may change after creation."""
+
+    building_type = optional(choice(BUILDING_TYPES))
+    household_size = optional(ma.fields.Integer(strict=True, validate=within(1, 30)))
+    vulnerabilities = choices(VULNERABILITIES)
+    infestation_level = choice(INFESTATION_LEVELS)
+    confirmation = optional(choice(CONFIRMATIONS))
+    actions = ma.fields.List(choice(ACTIONS), validate=[length(1, len(ACTIONS)), no_duplicates])
+    cost_total = optional(ma.fields.Decimal(places=2, validate=within(0, MAX_COST)))
+    cost_payer = optional(choice(COST_PAYERS))
+    cost_household = optional(ma.fields.Decimal(places=2, validate=within(0, MAX_COST)))
+    status = choice(STATUSES)
+    resolved_on = optional(ma.fields.Date(validate=check_date))
+    dwelling_ref = optional(
+        ma.fields.String(
+            validate=length(1, 100),
+            metadata={"description": "Référence du logement chez le partenaire ; jamais stockée"},
+        )
+    )
+    notes = optional(ma.fields.String(validate=length(maximum=1000)))
+
+    @validates_schema
+    def check_costs(self, data, **kwargs):
+        total, household = data.get("cost_total"), data.get("cost_household")
+        if total is not None and household is not None and household > total:
+            raise ma.ValidationError(
+                _("La part du ménage dépasse le coût total."), "cost_household"
+            )
+
+
+class ReportCreateSchema(ReportFollowUpSchema):
+    """A new report; `location` or `commune` places it."""
+
+    id = ma.fields.UUID(metadata={"description": "Identifiant choisi par le client (UUID)"})
+    structure_id = ma.fields.Integer(
+        strict=True,
+        validate=within(1, 2**31 - 1),
+        metadata={"description": "Obligatoire pour la coordination ; sinon, votre structure"},
+    )
+    intervention_date = ma.fields.Date(required=True, validate=check_date)
+    location = optional(ma.fields.Nested(PointSchema))
+    commune = optional(
+        ma.fields.String(validate=length(1, 20), metadata={"description": "Code INSEE"})
+    )
+    housing = choice(HOUSING, required=True)
+    infestation_level = choice(INFESTATION_LEVELS, required=True)
+    actions = ma.fields.List(
+        choice(ACTIONS), required=True, validate=[length(1, len(ACTIONS)), no_duplicates]
+    )
+    status = choice(STATUSES, load_default="ongoing")
+
+    @validates_schema
+    def check_place_and_dates(self, data, **kwargs):
+        if data.get("location") is None and not data.get("commune"):
+            raise ma.ValidationError(_("Indiquez un point ou une commune."), "location")
+        resolved = data.get("resolved_on")
+        if resolved and data.get("intervention_date") and resolved < data["intervention_date"]:
+            raise ma.ValidationError(
+                _("La résolution ne peut précéder l'intervention."), "resolved_on"
+            )
+
+
+class ReportUpdateSchema(ReportFollowUpSchema):
+    pass
+
+
+class StatusChangeSchema(Schema):
+    status = ma.fields.String()
+    resolved_on = ma.fields.Date(allow_none=True)
+    changed_at = ma.fields.AwareDateTime()
+    changed_by = ma.fields.String(allow_none=True)
+
+
+class ReportSchema(Schema):
+    """A stored report, as clients read it."""
+
+    id = ma.fields.UUID()
+    structure_id = ma.fields.Integer()
+    source = ma.fields.String()
+    intervention_date = ma.fields.Date()
+    location = ma.fields.Nested(PointSchema, allow_none=True)
+    commune = ma.fields.String()
+    arrondissement = ma.fields.String(allow_none=True)
+    qpv = ma.fields.String(allow_none=True)
+    housing = ma.fields.String()
+    building_type = ma.fields.String(allow_none=True)
+    household_size = ma.fields.Integer(allow_none=True)
+    vulnerabilities = ma.fields.List(ma.fields.String())
+    infestation_level = ma.fields.String()
+    confirmation = ma.fields.String(allow_none=True)
+    actions = ma.fields.List(ma.fields.String())
+    cost_total = ma.fields.Float(allow_none=True)
+    cost_payer = ma.fields.String(allow_none=True)
+    cost_household = ma.fields.Float(allow_none=True)
+    status = ma.fields.String()
+    resolved_on = ma.fields.Date(allow_none=True)
+    notes = ma.fields.String(allow_none=True)
+    dwelling_reports = ma.fields.Integer(
+        metadata={"description": "Signalements de la structure pour ce même logement"}
+    )
+    history = ma.fields.List(ma.fields.Nested(StatusChangeSchema))
+    created_at = ma.fields.AwareDateTime()
+    updated_at = ma.fields.AwareDateTime()
+    version = ma.fields.Integer()
+
+
+class ReportQuerySchema(Schema):
+    date_from = ma.fields.Date(data_key="from", metadata={"description": "Intervention ≥"})
+    date_to = ma.fields.Date(data_key="to", metadata={"description": "Intervention ≤"})
+    territory = ma.fields.String(
+        validate=length(1, 20), metadata={"description": "Code de commune, arrondissement ou QPV"}
+    )
+    status = choice(STATUSES)
+    structure = ma.fields.Integer(validate=within(1, 2**31 - 1))
+    source = choice(SOURCES)
+    limit = ma.fields.Integer(load_default=100, validate=within(1, 500))
+    cursor = ma.fields.String(validate=length(1, 200))
+
+
+class ReportPageSchema(Schema):
+    items = ma.fields.List(ma.fields.Nested(ReportSchema))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+class FieldErrorSchema(Schema):
+    field = ma.fields.String()
+    message = ma.fields.String()
+
+
+class BatchSchema(Schema):
+    reports = ma.fields.List(
+        ma.fields.Dict(),
+        required=True,
+        validate=length(1, 500),
+        metadata={"description": "Jusqu'à 500 signalements, chacun comme pour POST /reports"},
+    )
+
+
+class BatchResultSchema(Schema):
+    index = ma.fields.Integer()
+    status = ma.fields.Integer(metadata={"description": "200, 201, 409 ou 422"})
+    id = ma.fields.UUID(allow_none=True)
+    title = ma.fields.String(allow_none=True)
+    errors = ma.fields.List(ma.fields.Nested(FieldErrorSchema))
+    report = ma.fields.Nested(ReportSchema, allow_none=True)
+
+
+class BatchResponseSchema(Schema):
+    results = ma.fields.List(ma.fields.Nested(BatchResultSchema))
+
+
+# Territories, structures, trainings, accounts ------------------------------------------------
+
+
+class TerritoryQuerySchema(Schema):
+    level = choice(TERRITORY_LEVELS, load_default="commune")
+    simplify = ma.fields.Float(
+        validate=within(0, 0.1),
+        allow_nan=False,
+        metadata={"description": "Tolérance de simplification, en degrés"},
+    )
+
+
+class TerritoryPropertiesSchema(Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+    level = ma.fields.String()
+    population = ma.fields.Integer(allow_none=True)
+    parent = ma.fields.String(allow_none=True)
+
+
+class FeatureSchema(Schema):
+    type = ma.fields.String()
+    properties = ma.fields.Nested(TerritoryPropertiesSchema)
+    geometry = ma.fields.Dict()
+
+
+class FeatureCollectionSchema(Schema):
+    type = ma.fields.String()
+    features = ma.fields.List(ma.fields.Nested(FeatureSchema))
+
+
+class StructureSchema(Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    kind = ma.fields.String()
+    commune = ma.fields.String()
+    deployment = ma.fields.String(allow_none=True)
+    onboarded_on = ma.fields.Date()
+    trained_on = ma.fields.Date(allow_none=True)
+    active = ma.fields.Boolean()
+    is_demo = ma.fields.Boolean()
+
+
+class StructureUpdateSchema(Schema):
+    name = ma.fields.String(validate=length(1, 200))
+    kind = choice(STRUCTURE_KINDS)
+    commune = ma.fields.String(validate=length(1, 20), metadata={"description": "Code INSEE"})
+    onboarded_on = ma.fields.Date(validate=check_date)
+    trained_on = optional(ma.fields.Date(validate=check_date))
+    active = ma.fields.Boolean()
+
+
+class StructureCreateSchema(StructureUpdateSchema):
+    name = ma.fields.String(required=True, validate=length(1, 200))
+    kind = choice(STRUCTURE_KINDS, required=True)
+    commune = ma.fields.String(required=True, validate=length(1, 20))
+
+
+class TrainingCreateSchema(Schema):
+    held_on = ma.fields.Date(required=True, validate=check_date)
+    structure_id = ma.fields.Integer(strict=True, validate=within(1, 2**31 - 1))
+    territory = optional(ma.fields.String(validate=length(1, 20)))
+    kind = choice(TRAINING_KINDS, required=True)
+    participants = ma.fields.Integer(strict=True, required=True, validate=within(1, 10_000))
+    notes = optional(ma.fields.String(validate=length(maximum=500)))
+
+
+class TrainingSchema(Schema):
+    id = ma.fields.Integer()
+    held_on = ma.fields.Date()
+    structure_id = ma.fields.Integer(allow_none=True)
+    territory = ma.fields.String(allow_none=True)
+    kind = ma.fields.String()
+    participants = ma.fields.Integer()
+    notes = ma.fields.String(allow_none=True)
+
+
+class MeSchema(Schema):
+    id = ma.fields.Integer()
+    email = ma.fields.String()
+    display_name = ma.fields.String()
+    role = ma.fields.String()
+    structure = ma.fields.Nested(StructureSchema, allow_none=True)
+    deployments = ma.fields.List(ma.fields.String())
+
+
+class TokenCreateSchema(Schema):
+    name = ma.fields.String(load_default="", validate=length(maximum=100))
+    days = ma.fields.Integer(load_default=365, validate=within(1, 730))
+
+
+class TokenSchema(Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    prefix = ma.fields.String()
+    created_at = ma.fields.AwareDateTime()
+    expires_at = ma.fields.AwareDateTime(allow_none=True)
+    revoked_at = ma.fields.AwareDateTime(allow_none=True)
+    last_used_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class TokenCreatedSchema(TokenSchema):
+    token = ma.fields.String(metadata={"description": "Affiché une seule fois"})

@@ -1,0 +1,121 @@
+"""Every role over every endpoint: what DESIGN §3 allows, and nothing more."""
+
+import pytest
+
+from .test_api_reports import SMALLEST
+
+ROLES = (
+    "anonymous",
+    "agent",
+    "partner_admin",
+    "coordinator",
+    "institution",
+    "evaluator",
+    "agent_b",
+)
+
+# Expected status per role, in the order of ROLES. The report and structure used belong to
+# structure A (the agent's and the partner admin's); agent_b belongs to structure B.
+MATRIX = {
+    ("GET", "/api/v1/reports"): (401, 200, 200, 200, 403, 403, 200),
+    ("POST", "/api/v1/reports"): (401, 201, 201, 201, 403, 403, 201),
+    ("POST", "/api/v1/reports/batch"): (401, 200, 200, 200, 403, 403, 200),
+    ("GET", "/api/v1/reports/{report}"): (401, 200, 200, 200, 403, 403, 404),
+    ("PATCH", "/api/v1/reports/{report}"): (401, 200, 200, 200, 403, 403, 404),
+    ("GET", "/api/v1/territories?level=arrondissement"): (401, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/me"): (401, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/structures"): (401, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/v1/structures"): (401, 403, 403, 201, 403, 403, 403),
+    ("GET", "/api/v1/structures/{structure}"): (401, 200, 200, 200, 404, 404, 404),
+    ("PATCH", "/api/v1/structures/{structure}"): (401, 403, 403, 200, 403, 403, 403),
+    ("GET", "/api/v1/trainings"): (401, 200, 200, 200, 403, 403, 200),
+    ("POST", "/api/v1/trainings"): (401, 201, 201, 201, 403, 403, 201),
+    ("GET", "/api/v1/tokens"): (401, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/v1/tokens"): (401, 201, 201, 201, 201, 201, 201),
+}
+
+BODIES = {
+    ("POST", "/api/v1/reports"): SMALLEST,
+    ("POST", "/api/v1/reports/batch"): {"reports": [SMALLEST]},
+    ("PATCH", "/api/v1/reports/{report}"): {"status": "lost"},
+    ("POST", "/api/v1/structures"): {"name": "Nouvelle", "kind": "other", "commune": "69259"},
+    ("PATCH", "/api/v1/structures/{structure}"): {"trained_on": "2026-10-01"},
+    ("POST", "/api/v1/trainings"): {
+        "held_on": "2026-10-01",
+        "kind": "workshop",
+        "participants": 12,
+    },
+    ("POST", "/api/v1/tokens"): {"name": "essai"},
+}
+
+CASES = [
+    (method, url, role, status)
+    for (method, url), statuses in MATRIX.items()
+    for role, status in zip(ROLES, statuses, strict=True)
+]
+
+
+@pytest.mark.parametrize(("method", "url", "role", "expected"), CASES)
+def test_role_matrix(accounts, method, url, role, expected):
+    agent = accounts["agent"]
+    report = agent.post("/api/v1/reports", json=SMALLEST).get_json()["id"]
+    path = url.format(report=report, structure=agent.structure_id)
+    body = dict(BODIES.get((method, url), {}))
+    if role == "coordinator" and url.startswith(("/api/v1/reports", "/api/v1/trainings")):
+        body = with_structure(body, agent.structure_id)
+    response = accounts[role].request(method, path, json=body or None, headers={"If-Match": '"1"'})
+    assert response.status_code == expected, response.get_json()
+    if expected >= 400:
+        assert response.content_type == "application/problem+json"
+
+
+def with_structure(body, structure_id):
+    if "reports" in body:
+        return {"reports": [{**r, "structure_id": structure_id} for r in body["reports"]]}
+    if "status" in body:
+        return body
+    return {**body, "structure_id": structure_id}
+
+
+def test_every_endpoint_of_the_document_is_in_the_matrix(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    documented = {
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
+    covered = {
+        (
+            m,
+            u.split("?")[0]
+            .replace("{report}", "{report_id}")
+            .replace("{structure}", "{structure_id}"),
+        )
+        for m, u in MATRIX
+    }
+    covered.add(("DELETE", "/api/v1/tokens/{token_id}"))  # tested in test_api_accounts
+    assert documented == covered
+
+
+def test_structure_lists_follow_the_scope(accounts):
+    def names(role):
+        return [s["name"] for s in accounts[role].get("/api/v1/structures").get_json()]
+
+    assert names("agent") == ["Structure A"]
+    assert names("agent_b") == ["Structure B"]
+    assert names("coordinator") == ["Structure A", "Structure B"]
+    assert names("institution") == []
+
+
+def test_trainings_follow_the_scope(accounts):
+    body = {"held_on": "2026-10-01", "kind": "workshop", "participants": 12}
+    accounts["agent"].post("/api/v1/trainings", json=body)
+    accounts["agent_b"].post("/api/v1/trainings", json={**body, "participants": 30})
+
+    def seen(role):
+        return [t["participants"] for t in accounts[role].get("/api/v1/trainings").get_json()]
+
+    assert seen("agent") == [12]
+    assert seen("agent_b") == [30]
+    assert sorted(seen("coordinator")) == [12, 30]
