@@ -8,5 +8,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count
 threads = int(os.environ.get("OHPUNAISES_THREADS", "1"))
 timeout = int(os.environ.get("OHPUNAISES_TIMEOUT", "120"))
 graceful_timeout = 30
+# Long enough for every query string the API documents (cursors, filters), percent-encoded.
+limit_request_line = 8190
 accesslog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

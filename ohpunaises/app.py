@@ -4,7 +4,7 @@ import os
 
 from flask import Flask, has_request_context, jsonify, request
 
-from . import cli
+from . import cli, web
 from .api import register_api
 from .config import load_settings
 from .database import configure_engine, database_is_reachable
@@ -44,6 +44,7 @@ def register_extensions(app):
 
 def register_blueprints(app):
     register_api(app)
+    app.register_blueprint(web.bp)
 
     @app.get("/healthz")
     def healthz():

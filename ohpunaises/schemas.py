@@ -1,11 +1,12 @@
 """Marshmallow schemas shared by the API and the form: what a client may send, and what it gets."""
 
 import datetime as dt
+from decimal import Decimal
 
 import marshmallow as ma
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import validate, validates_schema
+from marshmallow import post_load, validate, validates_schema
 
 from .vocabulary import (
     ACTIONS,
@@ -90,6 +91,13 @@ def choices(vocabulary, **kwargs):
     )
 
 
+def euros():
+    """An amount in euros, kept to the cent."""
+    return ma.fields.Float(
+        allow_nan=False, validate=within(0, MAX_COST), metadata={"description": "Euros"}
+    )
+
+
 def optional(field):
     """A field that may be null; absent stays absent, so that updates touch only what is sent."""
     field.allow_none = True
@@ -146,9 +154,9 @@ class ReportFollowUpSchema(Schema):
     infestation_level = choice(INFESTATION_LEVELS)
     confirmation = optional(choice(CONFIRMATIONS))
     actions = ma.fields.List(choice(ACTIONS), validate=[length(1, len(ACTIONS)), no_duplicates])
-    cost_total = optional(ma.fields.Decimal(places=2, validate=within(0, MAX_COST)))
+    cost_total = optional(euros())
     cost_payer = optional(choice(COST_PAYERS))
-    cost_household = optional(ma.fields.Decimal(places=2, validate=within(0, MAX_COST)))
+    cost_household = optional(euros())
     status = choice(STATUSES)
     resolved_on = optional(ma.fields.Date(validate=check_date))
     dwelling_ref = optional(
@@ -158,6 +166,13 @@ class ReportFollowUpSchema(Schema):
         )
     )
     notes = optional(ma.fields.String(validate=length(maximum=1000)))
+
+    @post_load
+    def round_costs(self, data, **kwargs):
+        for name in ("cost_total", "cost_household"):
+            if data.get(name) is not None:
+                data[name] = Decimal(str(round(data[name], 2)))
+        return data
 
     @validates_schema
     def check_costs(self, data, **kwargs):

@@ -1,5 +1,6 @@
 """gunicorn serves wsgi.py on the port it is given."""
 
+import contextlib
 import json
 import os
 import socket
@@ -32,21 +33,30 @@ def wait_for(url, seconds=30):
             time.sleep(0.2)
 
 
-def test_gunicorn_serves_healthz(app, database_url):
+@contextlib.contextmanager
+def gunicorn(database_url, **env):
+    """The product served for real by gunicorn on a free port; yields its base URL."""
     port = free_port()
-    env = {**os.environ, **environ_for(database_url), "PORT": str(port), "WEB_CONCURRENCY": "2"}
-    gunicorn = Path(sys.executable).parent / "gunicorn"
+    env = {**os.environ, **environ_for(database_url, **env), "PORT": str(port)}
+    env.setdefault("WEB_CONCURRENCY", "2")
     server = subprocess.Popen(
-        [str(gunicorn), "-c", "gunicorn.conf.py", "wsgi:app"],
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    base = f"http://127.0.0.1:{port}"
     try:
-        status, body = wait_for(f"http://127.0.0.1:{port}/healthz")
+        wait_for(f"{base}/healthz")
+        yield base
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_gunicorn_serves_healthz(app, database_url):
+    with gunicorn(database_url) as base:
+        status, body = wait_for(f"{base}/healthz")
     assert status == 200
     assert json.loads(body) == {"status": "ok", "database": "ok"}

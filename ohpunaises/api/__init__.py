@@ -4,7 +4,8 @@ import http
 from importlib import resources
 
 import flask_smorest
-from flask import Blueprint, current_app, request, send_from_directory
+import werkzeug.exceptions
+from flask import Blueprint, current_app, redirect, request, send_from_directory, url_for
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -12,7 +13,8 @@ from flask_smorest.spec import prepare_response
 from webargs.flaskparser import FlaskParser, abort
 
 from ..auth import Forbidden, authenticated_by_token, bearer_token, token_digest
-from ..extensions import csrf, limiter
+from ..errors import render_error_page
+from ..extensions import csrf, limiter, login_manager
 from .problems import PROBLEM_TYPE, ProblemSchema, from_http_exception, problem
 
 PREFIX = "/api/v1"
@@ -57,7 +59,7 @@ class ProblemApi(flask_smorest.Api):
     def handle_http_exception(self, error):
         if request.path.startswith(PREFIX):
             return from_http_exception(error)
-        return error
+        return render_error_page(error)
 
 
 def rate_key() -> str:
@@ -70,7 +72,7 @@ def require_login(view):
 
     def wrapper(*args, **kwargs):
         if not current_user.is_authenticated:
-            return problem(401, headers={"WWW-Authenticate": 'Bearer realm="ohpunaises"'})
+            return unauthorized()
         if request.method not in ("GET", "HEAD", "OPTIONS") and not authenticated_by_token():
             csrf.protect()
         return view(*args, **kwargs)
@@ -116,7 +118,20 @@ def register_api(app):
         api.register_blueprint(module.blp, url_prefix=f"{PREFIX}{module.URL}")
         csrf.exempt(module.blp)
     app.register_blueprint(docs_assets)
-    app.register_error_handler(Forbidden, lambda error: problem(403))
+    app.register_error_handler(Forbidden, forbidden)
+    login_manager.unauthorized_handler(unauthorized)
+
+
+def forbidden(_error):
+    if request.path.startswith(PREFIX):
+        return problem(403)
+    return render_error_page(werkzeug.exceptions.Forbidden())
+
+
+def unauthorized():
+    if request.path.startswith(PREFIX):
+        return problem(401, headers={"WWW-Authenticate": 'Bearer realm="ohpunaises"'})
+    return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
 
 
 docs_assets = Blueprint("api_docs_assets", __name__)

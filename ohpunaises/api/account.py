@@ -50,7 +50,7 @@ class Tokens(ApiView):
         return {**{name: getattr(record, name) for name in fields}, "token": token}
 
 
-@blp.route("/tokens/<int:token_id>")
+@blp.route("/tokens/<int(max=2147483647):token_id>")
 class TokenItem(ApiView):
     @blp.response(204)
     @blp.alt_response(404, description="Jeton inconnu")

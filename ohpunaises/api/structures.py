@@ -73,7 +73,7 @@ class Structures(ApiView):
         return structure_view(structure)
 
 
-@blp.route("/<int:structure_id>")
+@blp.route("/<int(max=2147483647):structure_id>")
 class StructureItem(ApiView):
     @blp.response(200, StructureSchema)
     @blp.alt_response(404, description="Inconnue ou hors de votre périmètre")

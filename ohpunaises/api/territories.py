@@ -19,9 +19,10 @@ class Territories(ApiView):
     @blp.response(200, FeatureCollectionSchema)
     def get(self, query):
         """Les territoires d'un niveau, en FeatureCollection GeoJSON (géométrie simplifiable)"""
-        geometry = Territory.geom
+        geojson = sa.func.ST_AsGeoJSON(Territory.geom, 6)
         if query.get("simplify"):
-            geometry = sa.func.ST_Simplify(geometry, query["simplify"])
+            simplified = sa.func.ST_SimplifyPreserveTopology(Territory.geom, query["simplify"])
+            geojson = sa.func.coalesce(sa.func.ST_AsGeoJSON(simplified, 6), geojson)
         parent = sa.orm.aliased(Territory)
         rows = db.session.execute(
             sa.select(
@@ -30,7 +31,7 @@ class Territories(ApiView):
                 Territory.level,
                 Territory.population,
                 parent.code.label("parent"),
-                sa.func.ST_AsGeoJSON(geometry, 6).label("geojson"),
+                geojson.label("geojson"),
             )
             .outerjoin(parent, Territory.parent_id == parent.id)
             .where(Territory.level == query["level"])
