@@ -107,6 +107,8 @@ def authenticated_by_token() -> bool:
 
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this email and password, or None."""
+    if "\x00" in email:
+        return None
     user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
     if user is None or not user.active or not verify_password(user.password_hash, password):
         return None

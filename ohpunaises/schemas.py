@@ -61,6 +61,16 @@ for field_class, messages in FIELD_MESSAGES.items():
     field_class.default_error_messages = {**field_class.default_error_messages, **messages}
 
 
+class Text(ma.fields.String):
+    """A string without NUL characters, which PostgreSQL cannot store or compare."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ma.ValidationError(_("Caractère nul interdit."))
+        return text
+
+
 def one_of(vocabulary):
     return validate.OneOf(
         list(vocabulary), error=_l("Valeur inconnue ; valeurs permises : {choices}.")
@@ -82,7 +92,7 @@ def within(minimum, maximum):
 
 
 def choice(vocabulary, **kwargs):
-    return ma.fields.String(validate=one_of(vocabulary), **kwargs)
+    return Text(validate=one_of(vocabulary), **kwargs)
 
 
 def choices(vocabulary, **kwargs):
@@ -129,9 +139,7 @@ def no_duplicates(values):
 class PointSchema(Schema):
     """A GeoJSON Point in WGS84: [longitude, latitude]."""
 
-    type = ma.fields.String(
-        required=True, validate=validate.Equal("Point", error=_l("« Point » attendu."))
-    )
+    type = Text(required=True, validate=validate.Equal("Point", error=_l("« Point » attendu.")))
     coordinates = ma.fields.List(
         ma.fields.Float(allow_nan=False),
         required=True,
@@ -160,12 +168,12 @@ class ReportFollowUpSchema(Schema):
     status = choice(STATUSES)
     resolved_on = optional(ma.fields.Date(validate=check_date))
     dwelling_ref = optional(
-        ma.fields.String(
+        Text(
             validate=length(1, 100),
             metadata={"description": "Référence du logement chez le partenaire ; jamais stockée"},
         )
     )
-    notes = optional(ma.fields.String(validate=length(maximum=1000)))
+    notes = optional(Text(validate=length(maximum=1000)))
 
     @post_load
     def round_costs(self, data, **kwargs):
@@ -194,9 +202,7 @@ class ReportCreateSchema(ReportFollowUpSchema):
     )
     intervention_date = ma.fields.Date(required=True, validate=check_date)
     location = optional(ma.fields.Nested(PointSchema))
-    commune = optional(
-        ma.fields.String(validate=length(1, 20), metadata={"description": "Code INSEE"})
-    )
+    commune = optional(Text(validate=length(1, 20), metadata={"description": "Code INSEE"}))
     housing = choice(HOUSING, required=True)
     infestation_level = choice(INFESTATION_LEVELS, required=True)
     actions = ma.fields.List(
@@ -220,10 +226,10 @@ class ReportUpdateSchema(ReportFollowUpSchema):
 
 
 class StatusChangeSchema(Schema):
-    status = ma.fields.String()
+    status = Text()
     resolved_on = ma.fields.Date(allow_none=True)
     changed_at = ma.fields.AwareDateTime()
-    changed_by = ma.fields.String(allow_none=True)
+    changed_by = Text(allow_none=True)
 
 
 class ReportSchema(Schema):
@@ -231,25 +237,25 @@ class ReportSchema(Schema):
 
     id = ma.fields.UUID()
     structure_id = ma.fields.Integer()
-    source = ma.fields.String()
+    source = Text()
     intervention_date = ma.fields.Date()
     location = ma.fields.Nested(PointSchema, allow_none=True)
-    commune = ma.fields.String()
-    arrondissement = ma.fields.String(allow_none=True)
-    qpv = ma.fields.String(allow_none=True)
-    housing = ma.fields.String()
-    building_type = ma.fields.String(allow_none=True)
+    commune = Text()
+    arrondissement = Text(allow_none=True)
+    qpv = Text(allow_none=True)
+    housing = Text()
+    building_type = Text(allow_none=True)
     household_size = ma.fields.Integer(allow_none=True)
-    vulnerabilities = ma.fields.List(ma.fields.String())
-    infestation_level = ma.fields.String()
-    confirmation = ma.fields.String(allow_none=True)
-    actions = ma.fields.List(ma.fields.String())
+    vulnerabilities = ma.fields.List(Text())
+    infestation_level = Text()
+    confirmation = Text(allow_none=True)
+    actions = ma.fields.List(Text())
     cost_total = ma.fields.Float(allow_none=True)
-    cost_payer = ma.fields.String(allow_none=True)
+    cost_payer = Text(allow_none=True)
     cost_household = ma.fields.Float(allow_none=True)
-    status = ma.fields.String()
+    status = Text()
     resolved_on = ma.fields.Date(allow_none=True)
-    notes = ma.fields.String(allow_none=True)
+    notes = Text(allow_none=True)
     dwelling_reports = ma.fields.Integer(
         metadata={"description": "Signalements de la structure pour ce même logement"}
     )
@@ -262,24 +268,24 @@ class ReportSchema(Schema):
 class ReportQuerySchema(Schema):
     date_from = ma.fields.Date(data_key="from", metadata={"description": "Intervention ≥"})
     date_to = ma.fields.Date(data_key="to", metadata={"description": "Intervention ≤"})
-    territory = ma.fields.String(
+    territory = Text(
         validate=length(1, 20), metadata={"description": "Code de commune, arrondissement ou QPV"}
     )
     status = choice(STATUSES)
     structure = ma.fields.Integer(validate=within(1, 2**31 - 1))
     source = choice(SOURCES)
     limit = ma.fields.Integer(load_default=100, validate=within(1, 500))
-    cursor = ma.fields.String(validate=length(1, 200))
+    cursor = Text(validate=length(1, 200))
 
 
 class ReportPageSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(ReportSchema))
-    next_cursor = ma.fields.String(allow_none=True)
+    next_cursor = Text(allow_none=True)
 
 
 class FieldErrorSchema(Schema):
-    field = ma.fields.String()
-    message = ma.fields.String()
+    field = Text()
+    message = Text()
 
 
 class BatchSchema(Schema):
@@ -295,7 +301,7 @@ class BatchResultSchema(Schema):
     index = ma.fields.Integer()
     status = ma.fields.Integer(metadata={"description": "200, 201, 409 ou 422"})
     id = ma.fields.UUID(allow_none=True)
-    title = ma.fields.String(allow_none=True)
+    title = Text(allow_none=True)
     errors = ma.fields.List(ma.fields.Nested(FieldErrorSchema))
     report = ma.fields.Nested(ReportSchema, allow_none=True)
 
@@ -317,30 +323,30 @@ class TerritoryQuerySchema(Schema):
 
 
 class TerritoryPropertiesSchema(Schema):
-    code = ma.fields.String()
-    name = ma.fields.String()
-    level = ma.fields.String()
+    code = Text()
+    name = Text()
+    level = Text()
     population = ma.fields.Integer(allow_none=True)
-    parent = ma.fields.String(allow_none=True)
+    parent = Text(allow_none=True)
 
 
 class FeatureSchema(Schema):
-    type = ma.fields.String()
+    type = Text()
     properties = ma.fields.Nested(TerritoryPropertiesSchema)
     geometry = ma.fields.Dict()
 
 
 class FeatureCollectionSchema(Schema):
-    type = ma.fields.String()
+    type = Text()
     features = ma.fields.List(ma.fields.Nested(FeatureSchema))
 
 
 class StructureSchema(Schema):
     id = ma.fields.Integer()
-    name = ma.fields.String()
-    kind = ma.fields.String()
-    commune = ma.fields.String()
-    deployment = ma.fields.String(allow_none=True)
+    name = Text()
+    kind = Text()
+    commune = Text()
+    deployment = Text(allow_none=True)
     onboarded_on = ma.fields.Date()
     trained_on = ma.fields.Date(allow_none=True)
     active = ma.fields.Boolean()
@@ -348,57 +354,57 @@ class StructureSchema(Schema):
 
 
 class StructureUpdateSchema(Schema):
-    name = ma.fields.String(validate=length(1, 200))
+    name = Text(validate=length(1, 200))
     kind = choice(STRUCTURE_KINDS)
-    commune = ma.fields.String(validate=length(1, 20), metadata={"description": "Code INSEE"})
+    commune = Text(validate=length(1, 20), metadata={"description": "Code INSEE"})
     onboarded_on = ma.fields.Date(validate=check_date)
     trained_on = optional(ma.fields.Date(validate=check_date))
     active = ma.fields.Boolean()
 
 
 class StructureCreateSchema(StructureUpdateSchema):
-    name = ma.fields.String(required=True, validate=length(1, 200))
+    name = Text(required=True, validate=length(1, 200))
     kind = choice(STRUCTURE_KINDS, required=True)
-    commune = ma.fields.String(required=True, validate=length(1, 20))
+    commune = Text(required=True, validate=length(1, 20))
 
 
 class TrainingCreateSchema(Schema):
     held_on = ma.fields.Date(required=True, validate=check_date)
     structure_id = ma.fields.Integer(strict=True, validate=within(1, 2**31 - 1))
-    territory = optional(ma.fields.String(validate=length(1, 20)))
+    territory = optional(Text(validate=length(1, 20)))
     kind = choice(TRAINING_KINDS, required=True)
     participants = ma.fields.Integer(strict=True, required=True, validate=within(1, 10_000))
-    notes = optional(ma.fields.String(validate=length(maximum=500)))
+    notes = optional(Text(validate=length(maximum=500)))
 
 
 class TrainingSchema(Schema):
     id = ma.fields.Integer()
     held_on = ma.fields.Date()
     structure_id = ma.fields.Integer(allow_none=True)
-    territory = ma.fields.String(allow_none=True)
-    kind = ma.fields.String()
+    territory = Text(allow_none=True)
+    kind = Text()
     participants = ma.fields.Integer()
-    notes = ma.fields.String(allow_none=True)
+    notes = Text(allow_none=True)
 
 
 class MeSchema(Schema):
     id = ma.fields.Integer()
-    email = ma.fields.String()
-    display_name = ma.fields.String()
-    role = ma.fields.String()
+    email = Text()
+    display_name = Text()
+    role = Text()
     structure = ma.fields.Nested(StructureSchema, allow_none=True)
-    deployments = ma.fields.List(ma.fields.String())
+    deployments = ma.fields.List(Text())
 
 
 class TokenCreateSchema(Schema):
-    name = ma.fields.String(load_default="", validate=length(maximum=100))
+    name = Text(load_default="", validate=length(maximum=100))
     days = ma.fields.Integer(load_default=365, validate=within(1, 730))
 
 
 class TokenSchema(Schema):
     id = ma.fields.Integer()
-    name = ma.fields.String()
-    prefix = ma.fields.String()
+    name = Text()
+    prefix = Text()
     created_at = ma.fields.AwareDateTime()
     expires_at = ma.fields.AwareDateTime(allow_none=True)
     revoked_at = ma.fields.AwareDateTime(allow_none=True)
@@ -406,4 +412,4 @@ class TokenSchema(Schema):
 
 
 class TokenCreatedSchema(TokenSchema):
-    token = ma.fields.String(metadata={"description": "Affiché une seule fois"})
+    token = Text(metadata={"description": "Affiché une seule fois"})

@@ -96,3 +96,11 @@ def test_the_api_limits_requests_per_token(make_app, accounts):
     assert_problem(client.get("/api/v1/me"), 429)
     other = ApiClient(app.test_client(), accounts["coordinator"].token)
     assert other.get("/api/v1/me").status_code == 200
+
+
+def test_a_nul_character_is_refused_not_a_server_error(accounts):
+    response = accounts["agent"].get("/api/v1/reports?territory=69%00123")
+    assert_problem(response, 422)
+    created = accounts["agent"].post("/api/v1/reports", json={**SMALLEST, "notes": "a\x00b"})
+    body = assert_problem(created, 422)
+    assert body["errors"] == [{"field": "notes", "message": "Caractère nul interdit."}]

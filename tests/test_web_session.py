@@ -79,3 +79,7 @@ def test_an_unknown_page_is_an_html_404_in_french(client):
     response = client.get("/nulle-part")
     assert response.status_code == 404
     assert "Ressource introuvable" in response.get_data(as_text=True)
+
+
+def test_a_nul_character_in_the_email_is_a_plain_refusal(client):
+    assert sign_in(client, "a\x00b@example.org", "x").status_code == 401
