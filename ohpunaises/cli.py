@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from flask_babel import gettext as _
 
-from . import bootstrap
+from . import bootstrap, demo
 from .auth import hash_password, issue_token
 from .config import ConfigError
 from .extensions import db
@@ -132,7 +132,10 @@ def init_command():
     if bootstrap.ensure_default_deployment():
         click.echo(_("Déploiement créé : %(name)s.", name=bootstrap.DEFAULT_DEPLOYMENT))
     if current_app.config["DEMO"]:
-        _print_demo_logins(bootstrap.create_demo_accounts())
+        logins = bootstrap.create_demo_accounts()
+        if logins:  # only on the first start, so that a newcomer sees living data
+            demo.create_with_progress(demo.INIT_REPORTS)
+        _print_demo_logins(logins)
     click.echo(_("Base prête."))
 
 
@@ -230,6 +233,7 @@ def create_token(email, name, days):
 def register_commands(app):
     app.cli.add_command(territories_cli)
     app.cli.add_command(init_command)
+    app.cli.add_command(demo.demo_command)
     app.cli.add_command(structures_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)

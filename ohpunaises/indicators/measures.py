@@ -1,0 +1,547 @@
+"""The figures indicators are made of, from SQL aggregates over a period and a territory.
+
+Nothing here loads reports into Python: every query groups in the database and returns
+one row per territory (or per territory and category).
+"""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from ..extensions import db
+from ..models import Report, ReportAction, ReportStatusChange, Structure, Territory, TrainingSession
+from .definitions import ACTIVE_DAYS, CLOSED_STATUSES, REINFESTATION_DAYS, TREATMENTS
+from .sql import cents, count_where, days_between, quarter_name, utc_date, year_quarter
+
+
+@dataclass(frozen=True)
+class Period:
+    """Dates of intervention (or of sessions) from `start` to `end`, both included."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+        }
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What to compute over: a period, a territory (None: everywhere), a level to group by."""
+
+    period: Period
+    territory: Territory | None
+    level: str | None
+    reference: dt.date  # "the last 90 days" end on this day
+    observed_on: dt.date = field(default_factory=dt.date.today)  # what is known of follow-ups
+
+    @property
+    def report_group(self):
+        return REPORT_PLACE[self.level] if self.level else None
+
+    def report_filters(self, with_start: bool = True) -> list:
+        filters = _territory_filter(REPORT_PLACE, self.territory)
+        if self.period.start and with_start:
+            filters.append(Report.intervention_date >= self.period.start)
+        if self.period.end:
+            filters.append(Report.intervention_date <= self.period.end)
+        return filters
+
+    @property
+    def home_commune_id(self) -> int | None:
+        """The commune structures of this territory are based in (None: any)."""
+        if self.territory is None:
+            return None
+        if self.territory.level == "commune":
+            return self.territory.id
+        return self.territory.parent_id
+
+
+REPORT_PLACE = {
+    "commune": Report.commune_id,
+    "arrondissement": Report.arrondissement_id,
+    "qpv": Report.qpv_id,
+}
+
+
+def _territory_filter(place: dict, territory: Territory | None) -> list:
+    return [] if territory is None else [place[territory.level] == territory.id]
+
+
+def reference_date(period: Period, given: dt.date | None = None) -> dt.date:
+    """The day "the last 90 days" end on: given, else the period's end if past, else today."""
+    if given:
+        return given
+    today = dt.date.today()
+    return min(period.end, today) if period.end else today
+
+
+# Computed figures -----------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    """Counts keyed (family, *categories, territory id or None for the whole), other values."""
+
+    level: str | None = None
+    counts: dict = field(default_factory=dict)
+    values: dict = field(default_factory=dict)
+    groups: list = field(default_factory=list)
+
+    def count(self, family: str, group=None, *categories) -> int:
+        return self.counts.get((family, *categories, group), 0)
+
+    def value(self, name: str, group=None):
+        return self.values.get((name, group))
+
+
+def _groupings(group):
+    return [None] if group is None else [None, group]
+
+
+def _aggregate(query, group=None, dims=()) -> dict:
+    """Rows of an aggregate query keyed (territory id or None, *dimension values)."""
+    dims = [dim.label(f"d{index}") for index, dim in enumerate(dims)]
+    rows = {}
+    for grouping in _groupings(group):
+        by = [*dims] + ([grouping.label("g")] if grouping is not None else [])
+        grouped = query.add_columns(*by)
+        if by:
+            grouped = grouped.group_by(*by)
+        for row in db.session.execute(grouped):
+            mapping = row._mapping
+            key_group = mapping["g"] if grouping is not None else None
+            if grouping is not None and key_group is None:
+                continue  # outside every territory of the level; counted in the whole
+            rows[(key_group, *(mapping[dim.name] for dim in dims))] = mapping
+    return rows
+
+
+def _store_counts(figures: Figures, rows: dict, *families: str):
+    for (group, *categories), row in rows.items():
+        for family in families:
+            figures.counts[(family, *categories, group)] = int(row[family] or 0)
+
+
+def _store_values(figures: Figures, rows: dict, *names: str):
+    for (group, *_), row in rows.items():
+        for name in names:
+            figures.values[(name, group)] = row[name]
+
+
+VULNERABLE = sa.or_(
+    Report.vuln_minimum_benefits,
+    Report.vuln_isolated_elderly,
+    Report.vuln_disability,
+    Report.vuln_young_children,
+    Report.vuln_psychological_distress,
+)
+# A dwelling is a structure's dwelling key; a report without a key is a dwelling of its own.
+DWELLING = sa.func.coalesce(
+    sa.cast(Report.structure_id, sa.String) + ":" + Report.dwelling_key,
+    "report:" + sa.cast(Report.id, sa.String),
+)
+
+
+def _treatments():
+    """One row per treated report, telling whether a chemical was among its treatments."""
+    chemical = ReportAction.action == "chemical_treatment"
+    return (
+        sa.select(
+            ReportAction.report_id.label("report_id"),
+            sa.func.max(sa.case((chemical, 1), else_=0)).label("chemical"),
+        )
+        .where(ReportAction.action.in_(TREATMENTS))
+        .group_by(ReportAction.report_id)
+        .subquery()
+    )
+
+
+def _report_measures(scope: Scope, figures: Figures):
+    # Joined once rather than probed per report: correlated EXISTS cost ten times more.
+    treatments = _treatments()
+    treated = treatments.c.report_id.is_not(None)
+    query = (
+        sa.select(
+            sa.func.count().label("reports"),
+            sa.func.count(sa.distinct(DWELLING)).label("dwellings"),
+            count_where(VULNERABLE).label("vulnerable"),
+            count_where(Report.housing == "social").label("social_housing"),
+            sa.func.count(Report.qpv_id).label("in_qpv"),
+            count_where(Report.status == "resolved").label("resolved"),
+            count_where(Report.status.in_(CLOSED_STATUSES)).label("closed"),
+            sa.func.count(Report.cost_total).label("cost_total_n"),
+            cents(Report.cost_total).label("cost_total_cents"),
+            sa.func.count(Report.cost_household).label("cost_household_n"),
+            cents(Report.cost_household).label("cost_household_cents"),
+            count_where(treated).label("treated"),
+            count_where(treatments.c.chemical == 0).label("treated_non_chemical"),
+        )
+        .select_from(Report)
+        .outerjoin(treatments, treatments.c.report_id == Report.id)
+        .where(*scope.report_filters())
+    )
+    rows = _aggregate(query, scope.report_group)
+    _store_counts(
+        figures,
+        rows,
+        "reports",
+        "dwellings",
+        "vulnerable",
+        "social_housing",
+        "in_qpv",
+        "resolved",
+        "closed",
+        "cost_total_n",
+        "cost_household_n",
+        "treated",
+        "treated_non_chemical",
+    )
+    _store_values(figures, rows, "cost_total_cents", "cost_household_cents")
+
+
+def _people_reached(scope: Scope, figures: Figures):
+    for grouping in _groupings(scope.report_group):
+        columns = [sa.func.max(Report.household_size).label("size")]
+        by = [DWELLING.label("dwelling")] + ([grouping.label("g")] if grouping is not None else [])
+        dwellings = (
+            sa.select(*columns, *by)
+            .select_from(Report)
+            .where(*scope.report_filters())
+            .group_by(*by)
+            .subquery()
+        )
+        query = sa.select(sa.func.coalesce(sa.func.sum(dwellings.c.size), 0).label("people"))
+        if grouping is not None:
+            query = query.add_columns(dwellings.c.g).group_by(dwellings.c.g)
+        for row in db.session.execute(query):
+            group = row.g if grouping is not None else None
+            if grouping is None or group is not None:
+                figures.counts[("people_reached", group)] = int(row.people)
+
+
+def _medians(figures: Figures, name: str, count_family: str, value, where, group, select_from):
+    """The median of `value` and how many values it rests on, for the whole and per group.
+
+    Row numbers over the sorted values work alike on PostgreSQL and SQLite, which has no
+    percentile function; only one or two rows per group leave the database.
+    """
+    for grouping in _groupings(group):
+        labelled = [value.label("d")] + ([grouping.label("g")] if grouping is not None else [])
+        values = (
+            sa.select(*labelled).select_from(select_from).where(*where, value.is_not(None))
+        ).subquery()
+        partition = values.c.g if grouping is not None else None
+        ranked = sa.select(
+            values,
+            sa.func.row_number().over(partition_by=partition, order_by=values.c.d).label("rn"),
+            sa.func.count().over(partition_by=partition).label("n"),
+        ).subquery()
+        middle = sa.or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2)
+        query = sa.select(
+            sa.func.avg(ranked.c.d).label("median"), sa.func.max(ranked.c.n).label("n")
+        ).where(middle)
+        if grouping is not None:
+            query = query.add_columns(ranked.c.g).group_by(ranked.c.g)
+        for row in db.session.execute(query):
+            key = row.g if grouping is not None else None
+            if grouping is not None and key is None:
+                continue
+            figures.counts[(count_family, key)] = int(row.n or 0)
+            figures.values[(name, key)] = (
+                None if row.median is None else round(float(row.median), 1)
+            )
+
+
+def _resolution_delays(scope: Scope, figures: Figures):
+    _medians(
+        figures,
+        "median_days_to_resolution",
+        "resolution_timed",
+        days_between(Report.intervention_date, Report.resolved_on),
+        [*scope.report_filters(), Report.resolved_on >= Report.intervention_date],
+        scope.report_group,
+        Report,
+    )
+
+
+def _reinfestations(scope: Scope, figures: Figures):
+    later = aliased(Report)
+    later_report = sa.exists().where(
+        later.structure_id == Report.structure_id,
+        later.dwelling_key == Report.dwelling_key,
+        later.intervention_date > Report.resolved_on,
+        days_between(Report.resolved_on, later.intervention_date) <= REINFESTATION_DAYS,
+    )
+    marked_reinfested = sa.exists().where(
+        ReportStatusChange.report_id == Report.id,
+        ReportStatusChange.status == "reinfested",
+        days_between(Report.resolved_on, utc_date(ReportStatusChange.changed_at)).between(
+            0, REINFESTATION_DAYS
+        ),
+    )
+    # Only resolutions followed for a whole year by now can tell; a past period's resolutions
+    # are followed beyond its end.
+    followed_until = scope.observed_on - dt.timedelta(days=REINFESTATION_DAYS)
+    query = (
+        sa.select(
+            sa.func.count().label("followed_12m"),
+            count_where(sa.or_(later_report, marked_reinfested)).label("reinfested_12m"),
+        )
+        .select_from(Report)
+        .where(*scope.report_filters(), Report.resolved_on <= followed_until)
+    )
+    _store_counts(figures, _aggregate(query, scope.report_group), "followed_12m", "reinfested_12m")
+
+
+def _report_breakdowns(scope: Scope, figures: Figures):
+    count = sa.select(sa.func.count().label("n"))
+    by_action = count.select_from(Report).join(ReportAction).where(*scope.report_filters())
+    by_kind = count.select_from(Report).join(Structure).where(*scope.report_filters())
+    by_quarter = count.select_from(Report).where(*scope.report_filters())
+    for family, query, dims in (
+        ("action", by_action, [ReportAction.action]),
+        ("structure_kind", by_kind, [Structure.kind]),
+        ("quarter", by_quarter, [year_quarter(Report.intervention_date)]),
+    ):
+        for (group, category), row in _aggregate(query, scope.report_group, dims).items():
+            if family == "quarter":
+                category = quarter_name(category)
+            figures.counts[(family, category, group)] = int(row["n"])
+
+
+def _first_reports(scope: Scope, figures: Figures):
+    query = (
+        sa.select(
+            sa.func.min(Report.intervention_date).label("first_report"),
+            sa.func.count().label("reports_to_end"),
+        )
+        .select_from(Report)
+        .where(*scope.report_filters(with_start=False))
+    )
+    rows = _aggregate(query, scope.report_group)
+    _store_counts(figures, rows, "reports_to_end")
+    _store_values(figures, rows, "first_report")
+
+
+def _active_window(scope: Scope):
+    start = scope.reference - dt.timedelta(days=ACTIVE_DAYS - 1)
+    return Report.intervention_date.between(start, scope.reference)
+
+
+def _active_structures(scope: Scope, figures: Figures):
+    query = (
+        sa.select(sa.func.count(sa.distinct(Report.structure_id)).label("active_structures"))
+        .select_from(Report)
+        .where(*_territory_filter(REPORT_PLACE, scope.territory), _active_window(scope))
+    )
+    _store_counts(figures, _aggregate(query, scope.report_group), "active_structures")
+
+
+def _structure_filters(scope: Scope) -> list:
+    return [] if scope.territory is None else [Structure.commune_id == scope.home_commune_id]
+
+
+def _structure_group(scope: Scope):
+    # A structure has a home commune only: no value of its own per arrondissement or QPV.
+    return Structure.commune_id if scope.level == "commune" else None
+
+
+def _in_period(column, period: Period) -> list:
+    filters = []
+    if period.start:
+        filters.append(column >= period.start)
+    if period.end:
+        filters.append(column <= period.end)
+    return filters
+
+
+def _structure_measures(scope: Scope, figures: Figures):
+    reported_lately = (
+        sa.exists()
+        .where(Report.structure_id == Structure.id, _active_window(scope))
+        .correlate(Structure)
+    )
+    onboarded_before = scope.reference - dt.timedelta(days=ACTIVE_DAYS)
+    silent = (
+        sa.select(sa.func.count().label("silent_structures"))
+        .select_from(Structure)
+        .where(
+            *_structure_filters(scope),
+            Structure.active.is_(True),
+            Structure.onboarded_on <= onboarded_before,
+            ~reported_lately,
+        )
+    )
+    _store_counts(figures, _aggregate(silent, _structure_group(scope)), "silent_structures")
+    onboarded = (
+        sa.select(sa.func.count().label("n"))
+        .select_from(Structure)
+        .where(*_structure_filters(scope), *_in_period(Structure.onboarded_on, scope.period))
+    )
+    dims = [year_quarter(Structure.onboarded_on), Structure.kind]
+    totals = defaultdict(int)
+    for (group, quarter, kind), row in _aggregate(onboarded, _structure_group(scope), dims).items():
+        figures.counts[("onboarded_by_quarter", quarter_name(quarter), kind, group)] = row["n"]
+        totals[group] += row["n"]
+    for group in {None, *totals}:
+        figures.counts[("onboarded", group)] = totals[group]
+
+
+def _first_report_delays(scope: Scope, figures: Figures):
+    first = (
+        sa.select(
+            Report.structure_id.label("structure_id"),
+            sa.func.min(Report.intervention_date).label("first_on"),
+        )
+        .join(Structure, Structure.id == Report.structure_id)
+        .where(Report.intervention_date >= Structure.onboarded_on)
+        .group_by(Report.structure_id)
+        .subquery()
+    )
+    _medians(
+        figures,
+        "median_days_to_first_report",
+        "first_reported_structures",
+        days_between(Structure.onboarded_on, first.c.first_on),
+        [*_structure_filters(scope), *_in_period(Structure.onboarded_on, scope.period)],
+        _structure_group(scope),
+        sa.join(Structure, first, first.c.structure_id == Structure.id),
+    )
+
+
+def _trainings(scope: Scope, figures: Figures):
+    where = aliased(Territory)
+    place = {
+        "commune": sa.case((where.level == "commune", where.id), else_=where.parent_id),
+        "arrondissement": sa.case((where.level == "arrondissement", where.id)),
+        "qpv": sa.case((where.level == "qpv", where.id)),
+    }
+    query = (
+        sa.select(
+            sa.func.count(TrainingSession.id).label("training_sessions"),
+            sa.func.sum(TrainingSession.participants).label("people_trained"),
+        )
+        .select_from(TrainingSession)
+        .outerjoin(Structure, Structure.id == TrainingSession.structure_id)
+        .outerjoin(
+            where, where.id == sa.func.coalesce(TrainingSession.territory_id, Structure.commune_id)
+        )
+        .where(
+            *_territory_filter(place, scope.territory),
+            *_in_period(TrainingSession.held_on, scope.period),
+        )
+    )
+    rows = _aggregate(query, place[scope.level] if scope.level else None)
+    _store_counts(figures, rows, "training_sessions", "people_trained")
+
+
+def _scope_communes(scope: Scope) -> dict[int, int]:
+    """Population of each commune in scope, by commune id."""
+    query = sa.select(Territory.id, Territory.population).where(Territory.level == "commune")
+    if scope.territory is not None:
+        query = query.where(Territory.id == scope.home_commune_id)
+    return {row.id: row.population or 0 for row in db.session.execute(query)}
+
+
+def _coverage(scope: Scope, figures: Figures):
+    communes = _scope_communes(scope)
+    with_reports = sa.select(Report.commune_id).where(*scope.report_filters()).distinct()
+    recent = sa.exists().where(Report.structure_id == Structure.id, _active_window(scope))
+    with_active = sa.select(Structure.commune_id).where(recent.correlate(Structure)).distinct()
+    covered = set(communes) & (
+        set(db.session.scalars(with_reports)) | set(db.session.scalars(with_active))
+    )
+    population = sum(communes.values())
+    covered_population = sum(communes[commune] for commune in covered)
+    figures.values[("communes_covered", None)] = len(covered)
+    figures.values[("communes_in_scope", None)] = len(communes)
+    figures.values[("population_share_covered", None)] = (
+        round(100 * covered_population / population, 1) if population else None
+    )
+    if scope.level == "commune":
+        for commune in communes:
+            figures.values[("communes_covered", commune)] = int(commune in covered)
+            figures.values[("communes_in_scope", commune)] = 1
+
+
+def _populations(scope: Scope, figures: Figures):
+    for group in figures.groups:
+        figures.values[("population", group["id"])] = group["population"]
+    whole = scope.territory.population if scope.territory else sum(_scope_communes(scope).values())
+    figures.values[("population", None)] = whole
+    qpv_by_commune = dict(
+        db.session.execute(
+            sa.select(Territory.parent_id, sa.func.sum(Territory.population))
+            .where(Territory.level == "qpv")
+            .group_by(Territory.parent_id)
+        ).all()
+    )
+    if scope.territory is None or scope.territory.level == "commune":
+        communes = _scope_communes(scope)
+        figures.values[("qpv_population", None)] = sum(
+            int(qpv_by_commune.get(commune) or 0) for commune in communes
+        )
+    if scope.level == "commune":
+        for group in figures.groups:
+            figures.values[("qpv_population", group["id"])] = int(
+                qpv_by_commune.get(group["id"]) or 0
+            )
+
+
+def _groups(scope: Scope) -> list[dict]:
+    """The territories of the level within the territory asked, in code order."""
+    if scope.level is None:
+        return []
+    query = (
+        sa.select(
+            Territory.id, Territory.code, Territory.name, Territory.level, Territory.population
+        )
+        .where(Territory.level == scope.level)
+        .order_by(Territory.code)
+    )
+    territory = scope.territory
+    if territory is not None:
+        if territory.level == scope.level:
+            related = Territory.id == territory.id
+        elif territory.level == "commune":
+            related = Territory.parent_id == territory.id
+        elif scope.level == "commune":
+            related = Territory.id == territory.parent_id
+        else:
+            related = Territory.parent_id == territory.parent_id
+        query = query.where(related)
+    return [dict(row._mapping) for row in db.session.execute(query)]
+
+
+MEASURES = (
+    _report_measures,
+    _people_reached,
+    _resolution_delays,
+    _reinfestations,
+    _report_breakdowns,
+    _first_reports,
+    _active_structures,
+    _structure_measures,
+    _first_report_delays,
+    _trainings,
+    _coverage,
+    _populations,
+)
+
+
+def measure(scope: Scope) -> Figures:
+    """Every figure the indicators are made of, raw, from SQL aggregates."""
+    if db.engine.dialect.name == "postgresql":
+        # Compiling these short aggregates with JIT takes longer than running them.
+        db.session.execute(sa.text("SET LOCAL jit = off"))
+    figures = Figures(scope.level, groups=_groups(scope))
+    for run in MEASURES:
+        run(scope, figures)
+    return figures

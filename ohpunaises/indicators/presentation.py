@@ -1,0 +1,245 @@
+"""Indicators as a viewer may read them: counts protected together, then shaped for JSON."""
+
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+from .. import privacy
+from ..vocabulary import ACTIONS, STRUCTURE_KINDS
+from .definitions import INDICATORS, Indicator, reference_dict
+from .measures import Figures
+
+# Counts that do not add up over territories: a structure reports in several communes.
+OVERLAPPING_ACROSS_TERRITORIES = frozenset({"active_structures"})
+# Breakdowns whose parts overlap within a territory: a report has several actions.
+OVERLAPPING_PARTS = frozenset({"action"})
+
+
+def protect(figures: Figures, policy: privacy.Policy) -> dict:
+    """Every count of every indicator as the viewer may read it, protected together.
+
+    The same count (the reports of a commune) appears in several indicators: it must be
+    hidden in all of them or in none, so suppression runs once over all of them.
+    """
+    return privacy.protect(figures.counts, lines(figures), policy, follows(figures))
+
+
+def lines(figures: Figures) -> list[privacy.Line]:
+    """Every set of counts that a reader sees with their total, across all indicators."""
+    found = list(_territory_lines(figures))
+    group_ids = [None, *(group["id"] for group in figures.groups)]
+    for indicator in INDICATORS.values():
+        if indicator.shape in ("share", "ratio"):
+            part, total = indicator.counts
+            # A share shows its numerator and, by difference, its complement.
+            found += [privacy.Line(((part, group),), (total, group)) for group in group_ids]
+        if indicator.shape == "breakdown":
+            found += _breakdown_lines(figures, *indicator.counts, group_ids)
+    return list(dict.fromkeys(found))
+
+
+def follows(figures: Figures) -> list[tuple]:
+    """Counts hidden with the count they rest on: people with their dwellings or sessions."""
+    group_ids = [None, *(group["id"] for group in figures.groups)]
+    return [
+        ((indicator.counts[0], group), (basis, group))
+        for indicator in INDICATORS.values()
+        if indicator.shape == "count"
+        for basis in indicator.counts[1:]
+        for group in group_ids
+    ]
+
+
+def _territory_lines(figures: Figures):
+    territories = defaultdict(list)
+    for family, *rest in figures.counts:
+        *categories, group = rest
+        if group is not None:
+            territories[(family, *categories)].append((family, *categories, group))
+    for (family, *categories), parts in territories.items():
+        additive = family not in OVERLAPPING_ACROSS_TERRITORIES
+        yield privacy.Line(tuple(parts), (family, *categories, None), additive)
+
+
+def _breakdown_lines(figures: Figures, family: str, total: str, group_ids):
+    parts = defaultdict(list)
+    for key in figures.counts:
+        if key[0] == family:
+            parts[key[-1]].append(key)
+    additive = family not in OVERLAPPING_PARTS
+    return [
+        privacy.Line(tuple(parts[group]), (total, group), additive)
+        for group in group_ids
+        if parts[group]
+    ]
+
+
+class _Reader:
+    """Reads figures as the viewer may see them."""
+
+    def __init__(self, figures: Figures, cells: dict, policy: privacy.Policy):
+        self.figures, self.cells, self.policy = figures, cells, policy
+
+    def cell(self, family, group, *categories) -> privacy.Cell:
+        key = (family, *categories, group)
+        # A count absent from the figures is a zero, which is never hidden.
+        return self.cells.get(key) or privacy.Cell(0, False, self.policy.k)
+
+    def derived(self, value, *bases) -> dict:
+        return privacy.derived(value, self.policy, *bases).as_dict()
+
+
+def _share(reader: _Reader, indicator: Indicator, group) -> dict:
+    part, total = (reader.figures.count(family, group) for family in indicator.counts)
+    numerator, denominator = (reader.cell(family, group) for family in indicator.counts)
+    value = round(100 * part / total, 1) if total else None
+    return {
+        **reader.derived(value, numerator, denominator),
+        "numerator": numerator.as_dict(),
+        "denominator": denominator.as_dict(),
+    }
+
+
+def _mean(reader: _Reader, indicator: Indicator, group) -> dict:
+    (count_family,) = indicator.counts
+    count = reader.figures.count(count_family, group)
+    cents = reader.figures.value(indicator.value, group)
+    value = None
+    if count:
+        mean = Decimal(int(cents)) / count / 100
+        value = float(mean.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    basis = reader.cell(count_family, group)
+    return {**reader.derived(value, basis), "basis": basis.as_dict()}
+
+
+def _statistic(reader: _Reader, indicator: Indicator, group) -> dict:
+    (count_family,) = indicator.counts
+    basis = reader.cell(count_family, group)
+    value = reader.figures.value(indicator.value, group)
+    return {**reader.derived(value, basis), "basis": basis.as_dict()}
+
+
+def _breakdown(reader: _Reader, indicator: Indicator, group) -> dict:
+    family, total = indicator.counts
+    parts = {}
+    for categories in _categories(reader.figures, family):
+        branch = parts
+        for category in categories[:-1]:
+            branch = branch.setdefault(category, {})
+        branch[categories[-1]] = reader.cell(family, group, *categories).as_dict()
+    return {**reader.cell(total, group).as_dict(), "parts": parts}
+
+
+def _categories(figures: Figures, family: str) -> list[tuple]:
+    """Every category of a breakdown, zeros included, in a stable order."""
+    if family == "action":
+        return [(action,) for action in ACTIONS]
+    if family == "structure_kind":
+        return [(kind,) for kind in STRUCTURE_KINDS]
+    quarters = _quarter_range({key[1] for key in figures.counts if key[0] == family})
+    if family == "quarter":
+        return [(quarter,) for quarter in quarters]
+    return [(quarter, kind) for quarter in quarters for kind in STRUCTURE_KINDS]
+
+
+def _quarter_range(quarters: set[str]) -> list[str]:
+    if not quarters:
+        return []
+    first, last = min(quarters), max(quarters)
+    year, quarter = int(first[:4]), int(first[-1])
+    found = []
+    while (name := f"{year}-Q{quarter}") <= last:
+        found.append(name)
+        year, quarter = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
+    return found
+
+
+def _rate(reader: _Reader, indicator: Indicator, group) -> dict:
+    (family,) = indicator.counts
+    population = reader.figures.value("population", group)
+    count = reader.figures.count(family, group)
+    value = round(10_000 * count / population, 2) if population else None
+    numerator = reader.cell(family, group)
+    return {
+        **reader.derived(value, numerator),
+        "numerator": numerator.as_dict(),
+        "population": population,
+    }
+
+
+def _ratio(reader: _Reader, indicator: Indicator, group) -> dict:
+    inside_family, total_family = indicator.counts
+    inside = reader.figures.count(inside_family, group)
+    outside = reader.figures.count(total_family, group) - inside
+    population_inside = reader.figures.value("qpv_population", group)
+    population = reader.figures.value("population", group)
+    population_outside = None
+    value = None
+    if population_inside is not None and population is not None:
+        population_outside = population - population_inside
+        if population_inside > 0 and population_outside > 0 and outside > 0:
+            rate_inside = inside / population_inside
+            value = round(rate_inside / (outside / population_outside), 2)
+    inside_cell, total_cell = reader.cell(inside_family, group), reader.cell(total_family, group)
+    return {
+        **reader.derived(value, inside_cell, total_cell),
+        "inside": inside_cell.as_dict(),
+        "outside": reader.derived(outside, inside_cell, total_cell),
+        "population_inside": population_inside,
+        "population_outside": population_outside,
+    }
+
+
+def _coverage_value(reader: _Reader, indicator: Indicator, group) -> dict:
+    # Territories are public: whether a commune is covered is not a count of households.
+    value = reader.figures.value(indicator.value, group)
+    shown = privacy.Cell(value, False, reader.policy.k).as_dict()
+    if indicator.id == "communes_covered":
+        shown["out_of"] = reader.figures.value("communes_in_scope", group)
+    return shown
+
+
+def _count(reader: _Reader, indicator: Indicator, group) -> dict:
+    return reader.cell(indicator.counts[0], group).as_dict()
+
+
+PRESENTERS = {
+    "count": _count,
+    "share": _share,
+    "mean": _mean,
+    "median": _statistic,
+    "date": _statistic,
+    "breakdown": _breakdown,
+    "rate": _rate,
+    "ratio": _ratio,
+    "coverage": _coverage_value,
+}
+
+
+def present(indicator: Indicator, figures: Figures, cells: dict, policy) -> dict:
+    """One indicator for the whole and per territory, as the viewer may read it."""
+    reader = _Reader(figures, cells, policy)
+    build = PRESENTERS[indicator.shape]
+    shown = {
+        "id": indicator.id,
+        "label": str(indicator.label),
+        "unit": str(indicator.unit),
+        "theme": indicator.theme,
+        "whole": build(reader, indicator, None),
+        "territories": [],
+    }
+    if indicator.reference:
+        shown["reference"] = reference_dict(indicator.reference)
+    if figures.level in indicator.levels:
+        shown["territories"] = [
+            {"territory": territory_dict(group), **build(reader, indicator, group["id"])}
+            for group in figures.groups
+        ]
+    return shown
+
+
+def territory_dict(group) -> dict:
+    """A territory (row or model) as JSON."""
+    fields = ("id", "code", "name", "level")
+    if isinstance(group, dict):
+        return {key: group[key] for key in fields}
+    return {key: getattr(group, key) for key in fields}
