@@ -7,9 +7,13 @@ raw for the coordination, through `privacy` for everyone else.
 """
 
 import datetime as dt
+import pickle
+
+from flask_babel import get_locale
 
 from .. import privacy
 from ..models import Territory
+from . import cache
 from .definitions import (
     INDICATORS,
     LEVELS,
@@ -19,7 +23,7 @@ from .definitions import (
     Indicator,
     describe_all,
 )
-from .measures import Period, Scope, measure, reference_date
+from .measures import Period, Scope, first_partners, measure, reference_date
 from .presentation import present, protect, territory_dict
 
 __all__ = [
@@ -31,6 +35,7 @@ __all__ = [
     "Period",
     "compute",
     "describe_all",
+    "first_partners",
 ]
 
 
@@ -56,14 +61,29 @@ def compute(
     period = period or Period()
     scope = Scope(period, territory, level, reference_date(period, reference))
     policy = privacy.Policy.for_role(viewer_role)
-    figures = measure(scope)
-    cells = protect(figures, policy)
-    selected = [INDICATORS[id_] for id_ in ids] if ids else list(INDICATORS.values())
+    figures = cache.figures(scope, measure)
+    selected = list(ids) if ids else list(INDICATORS)
     return {
         "period": period.as_dict(),
         "reference_date": scope.reference.isoformat(),
         "territory": territory_dict(territory) if territory else None,
         "level": level,
         "suppression": {"applied": not policy.raw, "k": policy.k},
-        "indicators": [present(indicator, figures, cells, policy) for indicator in selected],
+        "indicators": _presented(figures, policy, selected),
     }
+
+
+def _presented(figures, policy: privacy.Policy, ids: list[str]) -> list[dict]:
+    """The indicators as this policy reads them, kept with the cached figures.
+
+    Suppression and number formatting cost more than reading the cache: both are done once
+    per policy and locale. The caller gets its own copy, free to change it.
+    """
+    key = (policy, str(get_locale()))
+    if key not in figures.protected:
+        cells = protect(figures, policy)
+        figures.protected[key] = {
+            id_: present(indicator, figures, cells, policy) for id_, indicator in INDICATORS.items()
+        }
+    shown = figures.protected[key]
+    return pickle.loads(pickle.dumps([shown[id_] for id_ in ids]))

@@ -93,6 +93,8 @@ class Figures:
     counts: dict = field(default_factory=dict)
     values: dict = field(default_factory=dict)
     groups: list = field(default_factory=list)
+    # Indicators as each policy and locale read them, kept with their figures (see compute).
+    protected: dict = field(default_factory=dict)
 
     def count(self, family: str, group=None, *categories) -> int:
         return self.counts.get((family, *categories, group), 0)
@@ -143,9 +145,12 @@ VULNERABLE = sa.or_(
     Report.vuln_psychological_distress,
 )
 # A dwelling is a structure's dwelling key; a report without a key is a dwelling of its own.
-DWELLING = sa.func.coalesce(
-    sa.cast(Report.structure_id, sa.String) + ":" + Report.dwelling_key,
-    "report:" + sa.cast(Report.id, sa.String),
+# Grouped by these columns rather than by a string made of them: building a million strings
+# cost more than the rest of the aggregate.
+DWELLING = (
+    Report.structure_id,
+    Report.dwelling_key,
+    sa.case((Report.dwelling_key.is_(None), Report.id)),
 )
 
 
@@ -170,7 +175,6 @@ def _report_measures(scope: Scope, figures: Figures):
     query = (
         sa.select(
             sa.func.count().label("reports"),
-            sa.func.count(sa.distinct(DWELLING)).label("dwellings"),
             count_where(VULNERABLE).label("vulnerable"),
             count_where(Report.housing == "social").label("social_housing"),
             sa.func.count(Report.qpv_id).label("in_qpv"),
@@ -192,7 +196,6 @@ def _report_measures(scope: Scope, figures: Figures):
         figures,
         rows,
         "reports",
-        "dwellings",
         "vulnerable",
         "social_housing",
         "in_qpv",
@@ -207,9 +210,12 @@ def _report_measures(scope: Scope, figures: Figures):
 
 
 def _people_reached(scope: Scope, figures: Figures):
+    """People reached and distinct dwellings, from one grouping of reports by dwelling."""
     for grouping in _groupings(scope.report_group):
         columns = [sa.func.max(Report.household_size).label("size")]
-        by = [DWELLING.label("dwelling")] + ([grouping.label("g")] if grouping is not None else [])
+        by = [column.label(f"dwelling_{i}") for i, column in enumerate(DWELLING)]
+        if grouping is not None:
+            by.append(grouping.label("g"))
         dwellings = (
             sa.select(*columns, *by)
             .select_from(Report)
@@ -217,13 +223,17 @@ def _people_reached(scope: Scope, figures: Figures):
             .group_by(*by)
             .subquery()
         )
-        query = sa.select(sa.func.coalesce(sa.func.sum(dwellings.c.size), 0).label("people"))
+        query = sa.select(
+            sa.func.coalesce(sa.func.sum(dwellings.c.size), 0).label("people"),
+            sa.func.count().label("dwellings"),
+        )
         if grouping is not None:
             query = query.add_columns(dwellings.c.g).group_by(dwellings.c.g)
         for row in db.session.execute(query):
             group = row.g if grouping is not None else None
             if grouping is None or group is not None:
                 figures.counts[("people_reached", group)] = int(row.people)
+                figures.counts[("dwellings", group)] = int(row.dwellings)
 
 
 def _medians(figures: Figures, name: str, count_family: str, value, where, group, select_from):
@@ -272,30 +282,46 @@ def _resolution_delays(scope: Scope, figures: Figures):
 
 
 def _reinfestations(scope: Scope, figures: Figures):
-    later = aliased(Report)
-    later_report = sa.exists().where(
-        later.structure_id == Report.structure_id,
-        later.dwelling_key == Report.dwelling_key,
-        later.intervention_date > Report.resolved_on,
-        days_between(Report.resolved_on, later.intervention_date) <= REINFESTATION_DAYS,
-    )
-    marked_reinfested = sa.exists().where(
-        ReportStatusChange.report_id == Report.id,
-        ReportStatusChange.status == "reinfested",
-        days_between(Report.resolved_on, utc_date(ReportStatusChange.changed_at)).between(
-            0, REINFESTATION_DAYS
-        ),
-    )
     # Only resolutions followed for a whole year by now can tell; a past period's resolutions
     # are followed beyond its end.
     followed_until = scope.observed_on - dt.timedelta(days=REINFESTATION_DAYS)
+    followed = [*scope.report_filters(), Report.resolved_on <= followed_until]
+    # Sets joined once rather than EXISTS probed per resolution: a million reports made
+    # hundreds of thousands of random index probes.
+    later = aliased(Report)
+    seen_again = (
+        sa.select(Report.id.label("report_id"))
+        .join(
+            later,
+            sa.and_(
+                later.structure_id == Report.structure_id,
+                later.dwelling_key == Report.dwelling_key,
+                later.intervention_date > Report.resolved_on,
+                days_between(Report.resolved_on, later.intervention_date) <= REINFESTATION_DAYS,
+            ),
+        )
+        .where(*followed)
+    )
+    marked_reinfested = (
+        sa.select(Report.id.label("report_id"))
+        .join(ReportStatusChange, ReportStatusChange.report_id == Report.id)
+        .where(
+            *followed,
+            ReportStatusChange.status == "reinfested",
+            days_between(Report.resolved_on, utc_date(ReportStatusChange.changed_at)).between(
+                0, REINFESTATION_DAYS
+            ),
+        )
+    )
+    reinfested = sa.union(seen_again, marked_reinfested).subquery()
     query = (
         sa.select(
             sa.func.count().label("followed_12m"),
-            count_where(sa.or_(later_report, marked_reinfested)).label("reinfested_12m"),
+            sa.func.count(reinfested.c.report_id).label("reinfested_12m"),
         )
         .select_from(Report)
-        .where(*scope.report_filters(), Report.resolved_on <= followed_until)
+        .outerjoin(reinfested, reinfested.c.report_id == Report.id)
+        .where(*followed)
     )
     _store_counts(figures, _aggregate(query, scope.report_group), "followed_12m", "reinfested_12m")
 
@@ -539,9 +565,27 @@ MEASURES = (
 def measure(scope: Scope) -> Figures:
     """Every figure the indicators are made of, raw, from SQL aggregates."""
     if db.engine.dialect.name == "postgresql":
-        # Compiling these short aggregates with JIT takes longer than running them.
+        # Compiling these short aggregates with JIT takes longer than running them; and
+        # grouping a million reports by dwelling spills to disk within the default 4 MB.
         db.session.execute(sa.text("SET LOCAL jit = off"))
+        db.session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
     figures = Figures(scope.level, groups=_groups(scope))
     for run in MEASURES:
         run(scope, figures)
     return figures
+
+
+def first_partners(period: Period, territory: Territory | None = None) -> dict[int, dt.date]:
+    """Per commune, the day its first partner structure joined, up to the end of the period.
+
+    Structures are partners named in the programme, not households: no count to protect.
+    """
+    scope = Scope(period, territory, "commune", reference_date(period))
+    query = (
+        sa.select(Structure.commune_id, sa.func.min(Structure.onboarded_on))
+        .where(*_structure_filters(scope), Structure.onboarded_on.is_not(None))
+        .group_by(Structure.commune_id)
+    )
+    if period.end:
+        query = query.where(Structure.onboarded_on <= period.end)
+    return dict(db.session.execute(query).all())

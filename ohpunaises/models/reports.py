@@ -28,6 +28,8 @@ class Report(Base):
     __table_args__ = (
         sa.Index("ix_reports_structure_id_dwelling_key", "structure_id", "dwelling_key"),
         sa.Index("ix_reports_created_at_id", "created_at", "id"),
+        # The indicators' cache reads the latest change from the end of this index.
+        sa.Index("ix_reports_updated_at", "updated_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)

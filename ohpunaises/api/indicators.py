@@ -1,0 +1,237 @@
+"""Indicators: their definitions, and their values per territory, as the viewer may read them."""
+
+import datetime as dt
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_login import current_user
+from marshmallow import validates_schema
+
+from ..extensions import db
+from ..indicators import INDICATORS, Period, compute, describe_all
+from ..indicators.definitions import LEVELS
+from ..models import Territory
+from ..schemas import EARLIEST_DATE, Schema, Text, choice, length, within
+from . import ApiBlueprint, ApiView
+from .problems import problem
+
+URL = "/indicators"
+blp = ApiBlueprint("indicators", __name__, description="Indicateurs de l'essaimage et du plaidoyer")
+
+LATEST_DATE = dt.date(2100, 12, 31)
+
+
+# Schemas -------------------------------------------------------------------------------------
+
+
+def date_bound(key, description):
+    return ma.fields.Date(
+        data_key=key,
+        validate=within(EARLIEST_DATE, LATEST_DATE),
+        metadata={"description": description},
+    )
+
+
+class IndicatorQuerySchema(Schema):
+    date_from = date_bound("from", "Première date d'intervention (ou de session) comprise")
+    date_to = date_bound("to", "Dernière date comprise ; « les 90 derniers jours » finissent là")
+    territory = Text(
+        validate=length(1, 20),
+        metadata={"description": "Code INSEE de commune ou d'arrondissement, ou code de QPV"},
+    )
+    level = choice(LEVELS, metadata={"description": "Niveau des territoires détaillés"})
+    ids = ma.fields.List(
+        choice(INDICATORS),
+        validate=length(1, len(INDICATORS)),
+        metadata={"description": "Identifiants des indicateurs voulus (tous par défaut)"},
+    )
+
+    @validates_schema
+    def check_order(self, data, **kwargs):
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            raise ma.ValidationError(_("La fin de période précède son début."), "to")
+
+
+class CellSchema(Schema):
+    """One figure as the viewer may read it."""
+
+    value = ma.fields.Raw(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Nombre, ou date AAAA-MM-JJ pour first_report_by_territory ; "
+            "null quand la valeur est masquée ou sans objet"
+        },
+    )
+    suppressed = ma.fields.Boolean(
+        required=True, metadata={"description": "Vrai quand la valeur est masquée"}
+    )
+    display = Text(
+        required=True,
+        metadata={"description": "Texte à afficher : la valeur, « < K », « s » ou « — »"},
+    )
+
+
+class PartSchema(CellSchema):
+    """One part of a breakdown."""
+
+    category = Text(
+        required=True, metadata={"description": "Action, type de structure ou trimestre"}
+    )
+    subcategory = Text(
+        allow_none=True,
+        metadata={"description": "Type de structure, pour les structures entrées par trimestre"},
+    )
+
+
+class ValueSchema(CellSchema):
+    """An indicator's value, with the figures it rests on (present according to its shape)."""
+
+    numerator = ma.fields.Nested(CellSchema, metadata={"description": "Parts et taux"})
+    denominator = ma.fields.Nested(CellSchema, metadata={"description": "Parts"})
+    basis = ma.fields.Nested(
+        CellSchema, metadata={"description": "Moyennes, médianes, dates : effectif"}
+    )
+    parts = ma.fields.List(ma.fields.Nested(PartSchema), metadata={"description": "Ventilations"})
+    population = ma.fields.Integer(allow_none=True, metadata={"description": "Taux"})
+    inside = ma.fields.Nested(CellSchema, metadata={"description": "Rapport : signalements en QPV"})
+    outside = ma.fields.Nested(CellSchema, metadata={"description": "Rapport : hors QPV"})
+    population_inside = ma.fields.Integer(allow_none=True)
+    population_outside = ma.fields.Integer(allow_none=True)
+    out_of = ma.fields.Integer(
+        allow_none=True, metadata={"description": "Communes couvertes : communes du périmètre"}
+    )
+
+
+class TerritoryRefSchema(Schema):
+    id = ma.fields.Integer(required=True)
+    code = Text(required=True)
+    name = Text(required=True)
+    level = Text(required=True)
+
+
+class TerritoryValueSchema(ValueSchema):
+    territory = ma.fields.Nested(TerritoryRefSchema, required=True)
+
+
+class ReferenceSchema(Schema):
+    value = ma.fields.Float(required=True)
+    unit = Text(required=True)
+    source = Text(required=True)
+
+
+class IndicatorValuesSchema(Schema):
+    id = Text(required=True)
+    label = Text(required=True)
+    unit = Text(required=True)
+    theme = Text(required=True)
+    whole = ma.fields.Nested(ValueSchema, required=True)
+    territories = ma.fields.List(ma.fields.Nested(TerritoryValueSchema), required=True)
+    reference = ma.fields.Nested(ReferenceSchema)
+
+
+def iso_date(**kwargs):
+    """A date already written as AAAA-MM-JJ by `compute`."""
+    return Text(metadata={"format": "date"}, **kwargs)
+
+
+class PeriodSchema(Schema):
+    start = iso_date(required=True, allow_none=True)
+    end = iso_date(required=True, allow_none=True)
+
+
+class SuppressionSchema(Schema):
+    applied = ma.fields.Boolean(required=True)
+    k = ma.fields.Integer(required=True)
+
+
+class IndicatorResultSchema(Schema):
+    period = ma.fields.Nested(PeriodSchema, required=True)
+    reference_date = iso_date(required=True)
+    territory = ma.fields.Nested(TerritoryRefSchema, required=True, allow_none=True)
+    level = Text(required=True, allow_none=True)
+    suppression = ma.fields.Nested(SuppressionSchema, required=True)
+    indicators = ma.fields.List(ma.fields.Nested(IndicatorValuesSchema), required=True)
+
+
+class DefinitionSchema(Schema):
+    id = Text(required=True)
+    theme = Text(required=True)
+    theme_label = Text(required=True)
+    label = Text(required=True)
+    definition = Text(required=True)
+    unit = Text(required=True)
+    basis = Text(required=True, metadata={"description": "Les données sur lesquelles il repose"})
+    shape = Text(required=True)
+    levels = ma.fields.List(Text(), required=True)
+    reference = ma.fields.Nested(ReferenceSchema)
+
+
+# Views ---------------------------------------------------------------------------------------
+
+
+@blp.route("")
+class Indicators(ApiView):
+    @blp.arguments(IndicatorQuerySchema, location="query")
+    @blp.response(200, IndicatorResultSchema)
+    @blp.alt_response(422, description="Paramètres invalides")
+    def get(self, query):
+        """Les indicateurs d'une période, pour l'ensemble et par territoire d'un niveau
+
+        Valeurs brutes pour la coordination ; pour tout autre rôle, les effectifs de 1 à K-1
+        sont masqués (« < K ») et les cellules qui permettraient de les recalculer aussi (« s »).
+        """
+        territory = None
+        if query.get("territory"):
+            territory = db.session.scalar(
+                sa.select(Territory).where(Territory.code == query["territory"])
+            )
+            if territory is None:
+                message = _("Territoire inconnu : %(code)s.", code=query["territory"])
+                return problem(422, errors=[{"field": "territory", "message": message}])
+        result = compute(
+            Period(query.get("date_from"), query.get("date_to")),
+            territory,
+            query.get("level"),
+            viewer_role=current_user.role,
+            ids=list(dict.fromkeys(query["ids"])) if query.get("ids") else None,
+        )
+        return as_api(result)
+
+
+@blp.route("/definitions")
+class Definitions(ApiView):
+    @blp.response(200, DefinitionSchema(many=True))
+    def get(self):
+        """La définition de chaque indicateur : libellé, définition, unité, données sources"""
+        return describe_all()
+
+
+def as_api(result: dict) -> dict:
+    """The result of `compute`, with breakdown parts as a flat list of categories.
+
+    Builds new dicts: `compute` may hand out cached results, which must stay as they are.
+    """
+    return {**result, "indicators": [_api_indicator(i) for i in result["indicators"]]}
+
+
+def _api_indicator(indicator: dict) -> dict:
+    return {
+        **indicator,
+        "whole": _flat_parts(indicator["whole"]),
+        "territories": [_flat_parts(row) for row in indicator["territories"]],
+    }
+
+
+def _flat_parts(value: dict) -> dict:
+    if "parts" not in value:
+        return value
+    flat = []
+    for category, cell in value["parts"].items():
+        if "display" in cell:
+            flat.append({"category": category, **cell})
+        else:
+            flat += [{"category": category, "subcategory": sub, **c} for sub, c in cell.items()]
+    return {**value, "parts": flat}

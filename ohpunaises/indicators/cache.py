@@ -1,0 +1,83 @@
+"""Computed figures kept in memory, keyed by their parameters and by a version of the data.
+
+Aggregating a million reports takes seconds; reading whether anything changed since takes
+milliseconds. Each worker keeps the raw figures of its last requests; suppression and
+presentation still run per request, for the role asking. Any new, changed or deleted
+report, structure, training session or territory changes the version, so a figure is never
+served stale; and as a change to a report's actions alone does not move its `updated_at`,
+no entry is kept longer than MAX_AGE_SECONDS either.
+"""
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import Report, Structure, Territory, TrainingSession
+
+MAX_ENTRIES = 64
+MAX_AGE_SECONDS = 300
+
+_entries: OrderedDict = OrderedDict()
+_lock = threading.Lock()
+
+
+def data_version() -> tuple:
+    """A value that changes whenever data the indicators rest on change.
+
+    Reports change through updates, which move `updated_at` (indexed: read from the end of
+    the index); the count catches deletions. Structures and sessions are few: their rows
+    are summed up whole, as they carry no update time.
+    """
+    trainings = sa.select(
+        sa.func.count(),
+        sa.func.max(TrainingSession.id),
+        sa.func.sum(TrainingSession.participants),
+        sa.func.sum(sa.func.coalesce(TrainingSession.territory_id, 0)),
+        sa.func.sum(sa.func.coalesce(TrainingSession.structure_id, 0)),
+        sa.func.min(TrainingSession.held_on),
+        sa.func.max(TrainingSession.held_on),
+    )
+    query = sa.select(
+        sa.select(sa.func.count()).select_from(Report).scalar_subquery(),
+        sa.select(sa.func.max(Report.updated_at)).scalar_subquery(),
+        sa.select(sa.func.count()).select_from(Territory).scalar_subquery(),
+        sa.select(sa.func.max(Territory.updated_at)).scalar_subquery(),
+    )
+    structures = sa.select(
+        Structure.id, Structure.kind, Structure.commune_id, Structure.onboarded_on, Structure.active
+    ).order_by(Structure.id)
+    digest = hashlib.sha256(repr(db.session.execute(structures).all()).encode()).hexdigest()
+    return (*db.session.execute(query).one(), *db.session.execute(trainings).one(), digest)
+
+
+def _key(scope) -> tuple:
+    territory = scope.territory.id if scope.territory is not None else None
+    period = (scope.period.start, scope.period.end)
+    return (str(db.engine.url), period, territory, scope.level, scope.reference, scope.observed_on)
+
+
+def figures(scope, measure):
+    """The figures for this scope: from memory if the data have not changed, else measured."""
+    key = (*_key(scope), data_version())
+    with _lock:
+        found = _entries.get(key)
+        if found is not None and time.monotonic() - found[0] < MAX_AGE_SECONDS:
+            _entries.move_to_end(key)
+            return found[1]
+    computed = measure(scope)
+    with _lock:
+        _entries[key] = (time.monotonic(), computed)
+        _entries.move_to_end(key)
+        while len(_entries) > MAX_ENTRIES:
+            _entries.popitem(last=False)
+    return computed
+
+
+def clear():
+    """Forget every cached figure (benchmarks measure the cold path with it)."""
+    with _lock:
+        _entries.clear()

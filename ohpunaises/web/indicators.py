@@ -1,0 +1,274 @@
+"""The indicator dashboard (/indicateurs) and the public advocacy page (/plaidoyer)."""
+
+import datetime as dt
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask import abort, current_app, render_template, request
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from .. import privacy
+from ..api.indicators import IndicatorQuerySchema
+from ..auth import require_role
+from ..extensions import db
+from ..indicators import (
+    NATIONAL_INFESTED_HOUSEHOLDS_PERCENT,
+    NATIONAL_MEAN_COST_EUR,
+    NATIONAL_SOURCE,
+    Period,
+    compute,
+    describe_all,
+    first_partners,
+)
+from ..models import Territory
+from ..vocabulary import ACTIONS, ROLES, STRUCTURE_KINDS, TERRITORY_LEVELS
+from . import bp, charts
+
+# DESIGN §3: every role reads indicators; only the coordination reads them unsuppressed.
+DASHBOARD_ROLES = tuple(ROLES)
+
+HEADLINES = (
+    ("activity", ("reports", "distinct_dwellings", "people_reached")),
+    ("vulnerability", ("share_vulnerable", "share_social_housing", "share_in_qpv")),
+    (
+        "outcome",
+        ("resolution_rate", "median_days_to_resolution", "reinfestation_rate_12m"),
+    ),
+    ("cost", ("mean_cost_total", "mean_cost_household", "share_non_chemical")),
+    (
+        "essaimage",
+        (
+            "active_structures",
+            "silent_structures",
+            "communes_covered",
+            "population_share_covered",
+            "training_sessions",
+            "people_trained",
+            "median_days_to_first_report",
+        ),
+    ),
+    ("advocacy", ("reports_per_10000", "qpv_rate_ratio")),
+)
+TERRITORY_COLUMNS = (
+    "reports",
+    "reports_per_10000",
+    "share_vulnerable",
+    "resolution_rate",
+    "active_structures",
+    "first_report_by_territory",
+)
+PUBLIC_FIGURES = (
+    "reports",
+    "people_reached",
+    "share_vulnerable",
+    "share_social_housing",
+    "share_in_qpv",
+    "qpv_rate_ratio",
+    "reports_per_10000",
+    "resolution_rate",
+    "mean_cost_total",
+    "mean_cost_household",
+    "share_non_chemical",
+    "communes_covered",
+    "population_share_covered",
+    "active_structures",
+    "training_sessions",
+    "people_trained",
+)
+
+
+def default_period(today: dt.date) -> Period:
+    """From the first of January of last year to today: enough quarters to see a trend."""
+    return Period(dt.date(today.year - 1, 1, 1), today)
+
+
+def read_filters(args) -> tuple[dict, dict]:
+    """The dashboard's filters from the query string, and the errors per field."""
+    given = {key: value for key, value in args.items() if value.strip()}
+    given.setdefault("level", "commune")
+    try:
+        return IndicatorQuerySchema().load(given), {}
+    except ma.ValidationError as error:
+        return {}, {key: " ".join(map(str, v)) for key, v in error.normalized_messages().items()}
+
+
+def territory_options() -> list:
+    query = sa.select(Territory.code, Territory.name, Territory.level).order_by(
+        Territory.level, Territory.code
+    )
+    return [
+        (row.code, f"{row.name} ({TERRITORY_LEVELS[row.level]})")
+        for row in db.session.execute(query)
+    ]
+
+
+@bp.get("/indicateurs")
+@login_required
+def indicators():
+    require_role(*DASHBOARD_ROLES)
+    filters, errors = read_filters(request.args)
+    territory = None
+    if filters.get("territory"):
+        territory = db.session.scalar(
+            sa.select(Territory).where(Territory.code == filters["territory"])
+        )
+        if territory is None:
+            errors["territory"] = _("Territoire inconnu : %(code)s.", code=filters["territory"])
+    context = {"errors": errors, "form": request.args, "options": territory_options()}
+    context["levels"] = TERRITORY_LEVELS
+    if errors:
+        return render_template("web/indicators.html", **context), 422
+    today = dt.date.today()
+    default = default_period(today)
+    period = Period(filters.get("date_from", default.start), filters.get("date_to", default.end))
+    result = compute(period, territory, filters["level"], viewer_role=current_user.role)
+    context.update(dashboard(result, period, territory))
+    return render_template("web/indicators.html", **context)
+
+
+def dashboard(result: dict, period: Period, territory) -> dict:
+    """Everything the dashboard shows, from one result of `compute`."""
+    shown = {indicator["id"]: indicator for indicator in result["indicators"]}
+    definitions = {item["id"]: item for item in describe_all()}
+    headlines = [
+        (definitions[ids[0]]["theme_label"], [figure(shown, definitions, id_) for id_ in ids])
+        for _theme, ids in HEADLINES
+    ]
+    trend = quarter_items(shown["reports_by_quarter"]["whole"])
+    actions = labelled_parts(shown["reports_by_action"]["whole"], ACTIONS)
+    kinds = labelled_parts(shown["reports_by_structure_kind"]["whole"], STRUCTURE_KINDS)
+    return {
+        "result": result,
+        "period": period,
+        "period_text": period_text(period),
+        "definitions": definitions,
+        "shown": shown,
+        "headlines": headlines,
+        "trend": trend,
+        "trend_chart": charts.vertical_bars(trend),
+        "actions": actions,
+        "actions_chart": charts.horizontal_bars(actions),
+        "kinds": kinds,
+        "kinds_chart": charts.horizontal_bars(kinds),
+        "onboarded": onboarded_table(shown["structures_onboarded_by_quarter"]["whole"]),
+        "territory_columns": [c for c in TERRITORY_COLUMNS if shown[c]["territories"]],
+        "rows": territory_rows(shown),
+        "spread": spread(period, territory, result),
+        "legend": privacy.legend(result["suppression"]["k"])
+        if result["suppression"]["applied"]
+        else None,
+        "structure_kinds": STRUCTURE_KINDS,
+    }
+
+
+def figure(shown: dict, definitions: dict, id_: str) -> dict:
+    """One headline figure with what it means."""
+    return {"indicator": shown[id_], "definition": definitions[id_], "cell": shown[id_]["whole"]}
+
+
+def period_text(period: Period) -> str:
+    end = format_date(period.end, "long") if period.end else _("aujourd'hui")
+    if period.start is None:
+        return _("depuis le début du programme jusqu'au %(end)s", end=end)
+    return _("du %(start)s au %(end)s", start=format_date(period.start, "long"), end=end)
+
+
+def quarter_label(name: str) -> str:
+    return _("T%(quarter)s %(year)s", quarter=name[-1], year=name[:4])
+
+
+def quarter_items(breakdown: dict) -> list[tuple[str, dict]]:
+    return [(quarter_label(q), cell) for q, cell in breakdown["parts"].items()]
+
+
+def labelled_parts(breakdown: dict, vocabulary: dict) -> list[tuple[str, dict]]:
+    """The parts of a breakdown that are not zero, with their French labels."""
+    return [
+        (str(vocabulary[key]), cell)
+        for key, cell in breakdown["parts"].items()
+        if cell["value"] != 0
+    ]
+
+
+def onboarded_table(breakdown: dict) -> list[tuple[str, dict]]:
+    return [(quarter_label(q), kinds) for q, kinds in breakdown["parts"].items()]
+
+
+def territory_rows(shown: dict) -> list[dict]:
+    """One row per territory of the level, with the cells of the territory columns."""
+    rows = {}
+    for column in TERRITORY_COLUMNS:
+        for row in shown[column]["territories"]:
+            entry = rows.setdefault(row["territory"]["id"], {"territory": row["territory"]})
+            entry[column] = row
+    return list(rows.values())
+
+
+def spread(period: Period, territory, result: dict) -> dict:
+    """The spread timeline: per commune, its first partner and its first report."""
+    if result["level"] == "commune":
+        firsts = result
+    else:
+        firsts = compute(
+            period,
+            territory,
+            "commune",
+            viewer_role=current_user.role if current_user.is_authenticated else None,
+            ids=["first_report_by_territory"],
+        )
+    indicator = next(i for i in firsts["indicators"] if i["id"] == "first_report_by_territory")
+    partners = first_partners(period, territory)
+    rows = []
+    for row in indicator["territories"]:
+        first_report = _as_date(row)
+        first_partner = partners.get(row["territory"]["id"])
+        if first_report is None and first_partner is None and not row["suppressed"]:
+            continue
+        rows.append(
+            {
+                "label": row["territory"]["name"],
+                "first_report": first_report,
+                "first_partner": first_partner,
+                "report_text": row["display"],
+                "partner_text": first_partner.isoformat() if first_partner else "—",
+            }
+        )
+    rows.sort(key=lambda r: (r["first_partner"] or r["first_report"] or dt.date.max, r["label"]))
+    days = [d for r in rows for d in (r["first_report"], r["first_partner"]) if d]
+    chart = charts.timeline(rows, min(days), max(days)) if days else None
+    return {"rows": rows, "chart": chart}
+
+
+def _as_date(cell: dict):
+    if cell["suppressed"] or not cell["value"]:
+        return None
+    return dt.date.fromisoformat(cell["value"])
+
+
+# The public advocacy page --------------------------------------------------------------------
+
+
+@bp.get("/plaidoyer")
+def advocacy():
+    if not current_app.config.get("PUBLIC_PAGE"):
+        abort(404)
+    today = dt.date.today()
+    period = Period(None, today)
+    result = compute(period, viewer_role=None)
+    shown = {indicator["id"]: indicator for indicator in result["indicators"]}
+    definitions = {item["id"]: item for item in describe_all()}
+    trend = quarter_items(shown["reports_by_quarter"]["whole"])
+    return render_template(
+        "web/advocacy.html",
+        figures=[figure(shown, definitions, id_) for id_ in PUBLIC_FIGURES],
+        trend=trend,
+        trend_chart=charts.vertical_bars(trend),
+        period_text=period_text(period),
+        computed_on=format_date(today, "long"),
+        legend=privacy.legend(result["suppression"]["k"]),
+        national_percent=NATIONAL_INFESTED_HOUSEHOLDS_PERCENT,
+        national_cost=NATIONAL_MEAN_COST_EUR,
+        national_source=NATIONAL_SOURCE,
+    )
