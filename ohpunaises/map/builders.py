@@ -1,0 +1,438 @@
+"""Folium maps of an indicator by territory, drawn as the viewer may see them.
+
+Every figure comes from `indicators.compute`, so a map hides exactly the cells the indicator
+tables hide. Leaflet and its plugins come from the app's static files: folium's defaults
+(CDN links to Leaflet, jQuery, Bootstrap, Font Awesome…) are replaced, and what the map does
+not use is dropped. Text from the database is escaped before folium inserts it as HTML.
+"""
+
+from dataclasses import dataclass, field
+
+import folium
+import numpy as np
+import sqlalchemy as sa
+from branca.element import Element
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from folium.map import Layer
+from folium.plugins import FastMarkerCluster
+from folium.template import Template
+from markupsafe import Markup, escape
+
+from .. import privacy
+from ..auth import scope_reports, scope_structures
+from ..extensions import db
+from ..indicators import INDICATORS, Period, compute
+from ..models import Report, Structure
+from .shapes import Shape, bounds, shapes
+
+MAP_INDICATORS = ("reports_per_10000", "reports")
+LEVELS = {"commune": _l("Communes"), "arrondissement": _l("Arrondissements de Lyon")}
+POINT_LIMIT = 5000
+PALETTE = ("#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000")  # ColorBrewer OrRd
+ZERO_COLOUR = "#ffffff"
+HIDDEN_COLOUR = "#9e9e9e"
+NONE_COLOUR = "#e0e0e0"
+LYON = (45.76, 4.84)
+
+# The only assets a map loads, from the app itself (see static/vendor/README.md).
+LEAFLET_JS = [("leaflet", "vendor/leaflet/leaflet.js")]
+LEAFLET_CSS = [("leaflet_css", "vendor/leaflet/leaflet.css")]
+CLUSTER_JS = [("markerclusterjs", "vendor/leaflet.markercluster/leaflet.markercluster.js")]
+CLUSTER_CSS = [
+    ("markerclustercss", "vendor/leaflet.markercluster/MarkerCluster.css"),
+    ("markerclusterdefaultcss", "vendor/leaflet.markercluster/MarkerCluster.Default.css"),
+]
+
+STRUCTURE_CALLBACK = """function (row) {
+    var icon = L.divIcon({html: '<span class="ohp-structure-pin"></span>',
+        className: "ohp-structure", iconSize: [14, 14], iconAnchor: [7, 7]});
+    return L.marker(new L.LatLng(row[0], row[1]), {icon: icon}).bindTooltip(row[2]);
+}"""
+# A light circle per report: thousands of them stay fast, and no icon font is needed.
+POINT_CALLBACK = """function (row) {
+    return L.circleMarker(new L.LatLng(row[0], row[1]),
+        {radius: 5, weight: 1, color: "#7a1f2b", fillColor: "#c2185b", fillOpacity: 0.8});
+}"""
+
+
+@dataclass(frozen=True)
+class MapQuery:
+    """What to draw: an indicator, a level of territories, a period."""
+
+    indicator: str = "reports_per_10000"
+    level: str = "commune"
+    period: Period = field(default_factory=Period)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who looks: a signed-in user, or the public (`user` None) on the embedded map."""
+
+    user: object = None
+
+    @property
+    def role(self) -> str | None:
+        return self.user.role if self.user is not None else None
+
+    @property
+    def raw(self) -> bool:
+        return self.role in privacy.UNSUPPRESSED_ROLES
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    colour: str
+    label: str
+    css_class: str = ""
+
+
+@dataclass
+class RenderedMap:
+    """The parts of a folium page, for our own template, and what to print beside the map."""
+
+    header: Markup
+    html: Markup
+    script: Markup
+    title: str
+    legend: list[LegendEntry]
+    notes: list[str]
+    whole: str
+
+
+class LocalMap(folium.Map):
+    """A folium map that loads Leaflet, and only Leaflet, from the app's static files."""
+
+    default_js: list = []
+    default_css: list = []
+
+
+def build_map(query: MapQuery, viewer: Viewer) -> RenderedMap:
+    """The map of `query` as `viewer` may see it."""
+    indicator = INDICATORS[query.indicator]
+    figures = compute(
+        query.period,
+        None,
+        query.level,
+        viewer.role,
+        ids=list(dict.fromkeys([indicator.id, "reports"])),
+    )
+    by_id = {entry["id"]: entry for entry in figures["indicators"]}
+    territory_shapes = shapes(query.level)
+    chosen = {row["territory"]["id"]: row for row in by_id[indicator.id]["territories"]}
+    counts = {row["territory"]["id"]: row for row in by_id["reports"]["territories"]}
+    classes = Classes.for_values(
+        [row["value"] for row in chosen.values() if not row["suppressed"]],
+        integers=indicator.shape == "count",
+    )
+    k = figures["suppression"]["k"]
+    folium_map = _base_map(territory_shapes)
+    layer = _territory_layer(query, territory_shapes, chosen, counts, classes)
+    layer.add_to(folium_map)
+    _qpv_layer(folium_map)
+    _structure_layer(folium_map, viewer)
+    # The coordination reads the points' limit; everyone else, what "< K" and "s" mean.
+    notes = [_report_layer(folium_map, query, viewer) if viewer.raw else privacy.legend(k)]
+    folium.LayerControl(collapsed=True).add_to(folium_map)
+    return RenderedMap(
+        *render_parts(folium_map),
+        title=str(indicator.label),
+        legend=classes.legend(k, viewer.raw),
+        notes=notes,
+        whole=by_id[indicator.id]["whole"]["display"],
+    )
+
+
+# The territories ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Classes:
+    """Up to five classes of values by quantiles, above a class of its own for zero."""
+
+    uppers: tuple = ()
+    integers: bool = False
+
+    @classmethod
+    def for_values(cls, values, integers=False) -> "Classes":
+        positive = np.array([value for value in values if value], dtype=float)
+        if not positive.size:
+            return cls((), integers)
+        quantiles = np.quantile(positive, np.linspace(0.2, 1, 5))
+        digits = 0 if integers else 1
+        uppers = sorted({_round_up(value, digits) for value in quantiles})
+        return cls(tuple(uppers), integers)
+
+    def colours(self) -> list[str]:
+        picks = np.linspace(0, len(PALETTE) - 1, len(self.uppers)).round().astype(int)
+        return [PALETTE[index] for index in picks]
+
+    def colour(self, value) -> str:
+        if value is None:
+            return NONE_COLOUR
+        if not value:
+            return ZERO_COLOUR
+        for upper, colour in zip(self.uppers, self.colours(), strict=True):
+            if value <= upper:
+                return colour
+        return self.colours()[-1]
+
+    def legend(self, k: int, raw: bool) -> list[LegendEntry]:
+        entries = [LegendEntry(ZERO_COLOUR, "0")]
+        lower = None
+        for upper, colour in zip(self.uppers, self.colours(), strict=True):
+            if lower is None:
+                label = _("jusqu'à %(upper)s", upper=privacy.format_value(upper))
+            else:
+                label = _(
+                    "de %(lower)s à %(upper)s",
+                    lower=privacy.format_value(lower),
+                    upper=privacy.format_value(upper),
+                )
+            entries.append(LegendEntry(colour, label))
+            lower = upper
+        if not raw:
+            label = _("< %(k)d ou s : masqué (secret statistique)", k=k)
+            entries.append(LegendEntry(HIDDEN_COLOUR, label, "hidden"))
+        entries.append(LegendEntry(NONE_COLOUR, _("non disponible"), "none"))
+        return entries
+
+
+def _round_up(value: float, digits: int) -> float | int:
+    factor = 10**digits
+    rounded = float(np.ceil(value * factor) / factor)
+    return int(rounded) if digits == 0 else rounded
+
+
+def _territory_layer(query, territory_shapes, chosen, counts, classes):
+    indicator = INDICATORS[query.indicator]
+    features = [
+        _territory_feature(shape, chosen.get(shape.id), counts.get(shape.id), classes)
+        for shape in territory_shapes
+    ]
+    fields, aliases = ["name", "value"], [_("Territoire"), str(indicator.label)]
+    if indicator.id != "reports":
+        fields.append("count")
+        aliases.append(_("Signalements"))
+    return folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name=str(LEVELS[query.level]),
+        style_function=_territory_style,
+        highlight_function=lambda _feature: {"weight": 3, "color": "#1b1b1f"},
+        zoom_on_click=False,
+        control=False,
+        tooltip=folium.GeoJsonTooltip(
+            fields=fields, aliases=[str(escape(alias)) for alias in aliases], sticky=True
+        ),
+    )
+
+
+def _territory_feature(shape: Shape, row: dict | None, count: dict | None, classes) -> dict:
+    row = row or {"value": None, "suppressed": False, "display": privacy.NOT_AVAILABLE}
+    hidden = row["suppressed"]
+    return {
+        "type": "Feature",
+        "id": shape.code,
+        "geometry": shape.geometry,
+        "properties": {
+            "name": str(escape(shape.name)),
+            "value": str(escape(row["display"])),
+            "count": str(escape(count["display"] if count else privacy.NOT_AVAILABLE)),
+            "fill": HIDDEN_COLOUR if hidden else classes.colour(row["value"]),
+            "hidden": hidden,
+        },
+    }
+
+
+def _territory_style(feature) -> dict:
+    properties = feature["properties"]
+    hidden = properties["hidden"]
+    return {
+        "fillColor": properties["fill"],
+        "fillOpacity": 0.75,
+        "color": "#5b5b66",
+        "weight": 1,
+        "dashArray": "4 3" if hidden else None,
+        "className": "ohp-territory ohp-hidden" if hidden else "ohp-territory",
+    }
+
+
+def _qpv_layer(folium_map):
+    qpvs = shapes("qpv")
+    if not qpvs:
+        return
+    features = [
+        {
+            "type": "Feature",
+            "id": shape.code,
+            "geometry": shape.geometry,
+            "properties": {"name": str(escape(shape.name))},
+        }
+        for shape in qpvs
+    ]
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name=_("Quartiers prioritaires (QPV)"),
+        style_function=lambda _feature: {
+            "fill": False,
+            "color": "#1d4e89",
+            "weight": 2,
+            "dashArray": "6 4",
+            "className": "ohp-qpv",
+        },
+        zoom_on_click=False,
+        tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=[_("QPV")], sticky=True),
+    ).add_to(folium_map)
+
+
+# Structures and reports -----------------------------------------------------------------------
+
+
+def _structure_layer(folium_map, viewer: Viewer):
+    points = {shape.id: shape for shape in shapes("commune")}
+    if viewer.raw:
+        _named_structures(points, viewer).add_to(folium_map)
+    else:
+        _structure_counts(points, viewer).add_to(folium_map)
+
+
+def _named_structures(points: dict, viewer: Viewer):
+    """Each structure at its home commune, with its name: for the coordination."""
+    query = sa.select(Structure.name, Structure.commune_id).where(Structure.active)
+    query = scope_structures(query, viewer.user).order_by(Structure.name)
+    rows = [
+        [*points[commune_id].point, str(escape(name))]
+        for name, commune_id in db.session.execute(query)
+        if commune_id in points
+    ]
+    return local_cluster(
+        FastMarkerCluster(rows, callback=STRUCTURE_CALLBACK, name=_("Structures partenaires"))
+    )
+
+
+def _structure_counts(points: dict, viewer: Viewer):
+    """How many active structures each commune holds, small counts hidden."""
+    query = (
+        sa.select(Structure.commune_id, sa.func.count())
+        .where(Structure.active)
+        .group_by(Structure.commune_id)
+    )
+    parts = {commune_id: count for commune_id, count in db.session.execute(query)}
+    cells, _total = privacy.protect_table(parts, sum(parts.values()), _policy(viewer))
+    rows = []
+    for commune_id, cell in cells.items():
+        if commune_id in points:
+            display = str(escape(cell.display))
+            text = _(
+                "%(commune)s : %(count)s structure(s) partenaire(s)",
+                commune=escape(points[commune_id].name),
+                count=display,
+            )
+            rows.append([*points[commune_id].point, display, text])
+    # Off at first: the labels would hide the choropleth they sit on.
+    return CountLabels(rows, _("Structures partenaires (nombre par commune)"), show=False)
+
+
+class CountLabels(Layer):
+    """A label and a tooltip at each point, in one script whatever their number.
+
+    Rows are [lat, lon, label, tooltip], already escaped: Leaflet inserts them as HTML.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.layerGroup();
+            {{ this.rows|tojson }}.forEach(function (row) {
+                var icon = L.divIcon({
+                    html: '<span class="ohp-count">' + row[2] + '</span>',
+                    className: "ohp-structure-count", iconSize: [34, 20], iconAnchor: [17, 10]
+                });
+                L.marker([row[0], row[1]], {icon: icon}).bindTooltip(row[3])
+                    .addTo({{ this.get_name() }});
+            });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, rows: list, name: str, show: bool = True):
+        super().__init__(name=name, overlay=True, show=show)
+        self._name = "CountLabels"
+        self.rows = rows
+
+
+def _policy(viewer: Viewer) -> privacy.Policy:
+    return privacy.Policy.for_role(viewer.role)
+
+
+def _report_layer(folium_map, query: MapQuery, viewer: Viewer) -> str:
+    """The latest reports of the period as clustered points: for the coordination only."""
+    points = latest_points(query.period, viewer.user)
+    local_cluster(
+        FastMarkerCluster(points, callback=POINT_CALLBACK, name=_("Signalements (points précis)"))
+    ).add_to(folium_map)
+    return _(
+        "Points précis : les %(limit)s signalements localisés les plus récents de la période "
+        "au plus (%(shown)s affichés).",
+        limit=privacy.format_value(POINT_LIMIT),
+        shown=privacy.format_value(len(points)),
+    )
+
+
+def latest_points(period: Period, user) -> list[list[float]]:
+    """[lat, lon] of the latest located reports of the period the user may read, bounded."""
+    query = sa.select(sa.func.ST_Y(Report.location), sa.func.ST_X(Report.location)).where(
+        Report.location.is_not(None)
+    )
+    if period.start:
+        query = query.where(Report.intervention_date >= period.start)
+    if period.end:
+        query = query.where(Report.intervention_date <= period.end)
+    query = scope_reports(query, user)
+    query = query.order_by(Report.intervention_date.desc(), Report.id).limit(POINT_LIMIT)
+    return [[round(lat, 5), round(lon, 5)] for lat, lon in db.session.execute(query)]
+
+
+# Folium, made ours ----------------------------------------------------------------------------
+
+
+def _base_map(territory_shapes) -> LocalMap:
+    folium_map = LocalMap(
+        location=LYON, zoom_start=11, tiles=None, control_scale=True, zoom_snap=0.25
+    )
+    folium_map.default_js = _static(LEAFLET_JS)
+    folium_map.default_css = _static(LEAFLET_CSS)
+    folium.TileLayer(
+        tiles=current_app.config["TILE_URL"],
+        attr=current_app.config["TILE_ATTRIBUTION"],
+        name=_("Fond de carte"),
+        control=False,
+    ).add_to(folium_map)
+    area = bounds(territory_shapes)
+    if area:
+        folium_map.fit_bounds(area)
+    return folium_map
+
+
+def local_cluster(cluster):
+    """A marker cluster loading Leaflet.markercluster from the app instead of a CDN."""
+    cluster.default_js = _static(CLUSTER_JS)
+    cluster.default_css = _static(CLUSTER_CSS)
+    return cluster
+
+
+def _static(assets) -> list[tuple[str, str]]:
+    return [(name, url_for("static", filename=path)) for name, path in assets]
+
+
+def render_parts(folium_map: folium.Map) -> tuple[Markup, Markup, Markup]:
+    """The header, body and script of the folium page, to place in our own template."""
+    root = folium_map.get_root()
+    root.render()
+    # folium's own header for the map sizes <html> and <body> to the window and sets the
+    # viewport: the page's layout is ours, so only the map's size stays.
+    sizing = f"<style>#{folium_map.get_name()} {{ width: 100%; height: 100%; }}</style>"
+    root.header.add_child(Element(sizing), name=folium_map.get_name())
+    root.header._children.pop("meta_http", None)  # base.html declares the charset
+    return tuple(Markup(part.render()) for part in (root.header, root.html, root.script))

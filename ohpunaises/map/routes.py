@@ -1,0 +1,89 @@
+"""The map pages: `/carte` for signed-in users, `/carte/embed` for institutions' sites.
+
+The embedded map is public when `OHPUNAISES_EMBED=1` (404 otherwise): it shows what the
+public may read, suppressed aggregates and no names, whoever is signed in to the site, so
+that a coordinator's session can never leak raw figures into another site's frame. Which
+sites may frame it is `OHPUNAISES_EMBED_ORIGINS`; `/carte` itself may be framed by none.
+"""
+
+import datetime as dt
+
+from flask import abort, current_app, make_response, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..indicators import INDICATORS, Period
+from . import bp
+from .builders import LEVELS, MAP_INDICATORS, MapQuery, Viewer, build_map
+
+
+@bp.get("/carte")
+@login_required
+def territorial_map():
+    query = map_query(request.args)
+    built = build_map(query, Viewer(current_user._get_current_object()))
+    page = render_template(
+        "map/map.html",
+        map=built,
+        query=query,
+        indicators=[(id_, INDICATORS[id_].label) for id_ in MAP_INDICATORS],
+        levels=LEVELS.items(),
+        embed_url=embed_url(query) if current_app.config["EMBED"] else None,
+    )
+    response = make_response(page)
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/carte/embed")
+def embedded_map():
+    if not current_app.config["EMBED"]:
+        abort(404)
+    query = map_query(request.args)
+    built = build_map(query, Viewer(None))
+    response = make_response(render_template("map/embed.html", map=built, query=query))
+    origins = current_app.config["EMBED_ORIGINS"]
+    response.headers["Content-Security-Policy"] = "frame-ancestors " + " ".join(
+        ("'self'", *origins)
+    )
+    if not origins:
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def map_query(args) -> MapQuery:
+    """The indicator, level and period asked in the query string; 400 when malformed."""
+    indicator = args.get("indicator") or MapQuery.indicator
+    level = args.get("level") or MapQuery.level
+    if indicator not in MAP_INDICATORS or level not in LEVELS:
+        abort(400, _("Indicateur ou niveau de territoire inconnu."))
+    start, end = _date(args.get("from")), _date(args.get("to"))
+    if start and end and start > end:
+        abort(400, _("La date de début suit la date de fin."))
+    return MapQuery(indicator, level, Period(start, end))
+
+
+def _date(text: str | None) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        abort(400, _("Date invalide : %(text)s (attendu : AAAA-MM-JJ).", text=text))
+
+
+def query_args(query: MapQuery) -> dict:
+    """The query string that asks for `query` again."""
+    args = {"indicator": query.indicator, "level": query.level}
+    if query.period.start:
+        args["from"] = query.period.start.isoformat()
+    if query.period.end:
+        args["to"] = query.period.end.isoformat()
+    return args
+
+
+def embed_url(query: MapQuery) -> str:
+    return url_for("map.embedded_map", _external=True, **query_args(query))
