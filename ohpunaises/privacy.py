@@ -8,6 +8,8 @@ is not small, and "< K" would tell something false.
 """
 
 import datetime as dt
+import hashlib
+import hmac
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -197,3 +199,65 @@ def _visible_total(line, counts, hidden):
     if line.total in hidden or counts[line.total] == 0:
         return None
     return line.total
+
+
+# Pseudonyms, rounding and retention (exports for evaluation) ---------------------------------
+
+PSEUDONYM_LENGTH = 20  # hex characters: 80 bits, no collision in any realistic export
+GRID_DEGREES = 0.01  # about 1.1 km of latitude and 0.8 km of longitude around Lyon
+AGE_UNITS = {"y": "years", "m": "months", "d": "days"}
+
+
+def pseudonym_key(purpose: str) -> bytes:
+    """A key for one kind of pseudonym, from OHPUNAISES_PSEUDONYM_KEY or else SECRET_KEY."""
+    key = current_app.config.get("PSEUDONYM_KEY") or current_app.config["SECRET_KEY"]
+    return hmac.new(key.encode(), f"pseudonym:{purpose}".encode(), hashlib.sha256).digest()
+
+
+def pseudonymiser(purpose: str):
+    """A function giving the keyed pseudonym of a value: stable for one key, opaque without it."""
+    key = pseudonym_key(purpose)
+
+    def pseudonym(value) -> str:
+        digest = hmac.new(key, str(value).encode(), hashlib.sha256).hexdigest()
+        return digest[:PSEUDONYM_LENGTH]
+
+    return pseudonym
+
+
+def round_to_grid(degrees: float | None, step: float = GRID_DEGREES) -> float | None:
+    """A latitude or longitude moved to the nearest node of a grid of `step` degrees."""
+    if degrees is None:
+        return None
+    places = max(0, -Decimal(str(step)).as_tuple().exponent)
+    return round(round(degrees / step) * step, places)
+
+
+def month_of(day: dt.date | None) -> str | None:
+    """A date shown to the month only (YYYY-MM)."""
+    return None if day is None else f"{day.year:04d}-{day.month:02d}"
+
+
+def parse_age(text: str) -> tuple[int, str]:
+    """An age such as "5y", "18m" or "90d" as (number, unit); ValueError otherwise."""
+    text = text.strip().lower()
+    if len(text) < 2 or text[-1] not in AGE_UNITS or not text[:-1].isdigit():
+        raise ValueError(text)
+    return int(text[:-1]), text[-1]
+
+
+def cutoff_date(age: str, today: dt.date | None = None) -> dt.date:
+    """The day before which a record is older than `age` ("5y", "6m", "30d")."""
+    number, unit = parse_age(age)
+    today = today or dt.date.today()
+    if unit == "d":
+        return today - dt.timedelta(days=number)
+    months = today.year * 12 + today.month - 1 - (number * 12 if unit == "y" else number)
+    year, month = divmod(months, 12)
+    day = min(today.day, _month_length(year, month + 1))
+    return dt.date(year, month + 1, day)
+
+
+def _month_length(year: int, month: int) -> int:
+    following = dt.date(year + month // 12, month % 12 + 1, 1)
+    return (following - dt.timedelta(days=1)).day

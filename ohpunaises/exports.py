@@ -1,0 +1,547 @@
+"""Exports: reports as streamed CSV by role, their data dictionary, territories as GeoJSON.
+
+CSV is written for French spreadsheets: UTF-8 with a BOM, `;` between fields and `,` as the
+decimal mark by default, or `,` and `.` on request. Rows leave the database through a
+server-side cursor (PostgreSQL) or keyset chunks (SQLite) and are written as they come, so
+memory stays flat whatever the number of reports.
+"""
+
+import csv
+import datetime as dt
+import io
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import aliased
+
+from . import audit, privacy
+from .extensions import db
+from .indicators import Period, compute
+from .models import Report, ReportAction, Structure, Territory
+from .reports import filtered_reports
+from .vocabulary import (
+    ACTIONS,
+    BUILDING_TYPES,
+    CONFIRMATIONS,
+    COST_PAYERS,
+    HOUSING,
+    INFESTATION_LEVELS,
+    SOURCES,
+    STATUSES,
+    STRUCTURE_KINDS,
+    VULNERABILITIES,
+)
+
+ROW_EXPORTERS = ("coordinator", "partner_admin", "evaluator")
+AGGREGATE_EXPORTERS = ("coordinator", "institution", "evaluator")
+PSEUDONYMISED_ROLES = ("evaluator",)
+SEPARATORS = {"semicolon": ";", "comma": ","}
+CHUNK = 2000
+LIST_SEPARATOR = "|"
+BOM = "\ufeff"
+
+
+@dataclass(frozen=True)
+class Options:
+    """How rows are written: field separator, date precision, location precision."""
+
+    sep: str = "semicolon"  # or "comma"
+    dates: str = "day"  # or "month"
+    location: str = "point"  # the finest the role may read; or "rounded", "commune"
+
+    @property
+    def delimiter(self) -> str:
+        return SEPARATORS[self.sep]
+
+    @property
+    def decimal_mark(self) -> str:
+        return "," if self.delimiter == ";" else "."
+
+
+@dataclass(frozen=True)
+class Column:
+    """One CSV column: stable name, French label, type, allowed values, who gets it."""
+
+    name: str
+    label: str
+    type: str
+    vocabulary: dict | None = None
+    views: tuple[str, ...] = ("full", "pseudonymised")
+    note: str = ""
+
+
+def _vulnerability_columns():
+    return [
+        Column(f"vulnerability_{name}", label, "boolean", note=_l("1 : oui, 0 : non."))
+        for name, label in VULNERABILITIES.items()
+    ]
+
+
+COLUMNS = (
+    Column("report_id", _l("Identifiant du signalement (UUID)"), "uuid", views=("full",)),
+    Column(
+        "report_pseudonym",
+        _l("Pseudonyme du signalement"),
+        "text",
+        views=("pseudonymised",),
+        note=_l(
+            "Empreinte à clé, stable d'un export à l'autre ; ne permet pas de retrouver "
+            "l'identifiant."
+        ),
+    ),
+    Column("structure_id", _l("Numéro de la structure"), "integer", views=("full",)),
+    Column(
+        "structure_pseudonym",
+        _l("Pseudonyme de la structure"),
+        "text",
+        views=("pseudonymised",),
+        note=_l("Empreinte à clé, stable d'un export à l'autre."),
+    ),
+    Column("structure_kind", _l("Type de structure"), "code", STRUCTURE_KINDS),
+    Column("source", _l("Source de la saisie"), "code", SOURCES),
+    Column(
+        "intervention_date",
+        _l("Date d'intervention"),
+        "date",
+        note=_l("AAAA-MM-JJ, ou AAAA-MM avec dates=month (toujours au mois si demandé)."),
+    ),
+    Column("commune", _l("Commune (code INSEE)"), "code"),
+    Column("arrondissement", _l("Arrondissement (code INSEE)"), "code"),
+    Column("qpv", _l("Quartier prioritaire (code QPV)"), "code"),
+    Column(
+        "latitude",
+        _l("Latitude (WGS84)"),
+        "decimal",
+        note=_l(
+            "Arrondie à 0,01° (environ 1,1 km) pour l'évaluation ; vide avec "
+            "location=commune ou sans point."
+        ),
+    ),
+    Column(
+        "longitude",
+        _l("Longitude (WGS84)"),
+        "decimal",
+        note=_l(
+            "Arrondie à 0,01° (environ 0,8 km à Lyon) pour l'évaluation ; vide avec "
+            "location=commune ou sans point."
+        ),
+    ),
+    Column("housing", _l("Logement"), "code", HOUSING),
+    Column("building_type", _l("Type d'habitat"), "code", BUILDING_TYPES),
+    Column("household_size", _l("Taille du ménage"), "integer"),
+    *_vulnerability_columns(),
+    Column("infestation_level", _l("Niveau d'infestation"), "code", INFESTATION_LEVELS),
+    Column("confirmation", _l("Confirmation"), "code", CONFIRMATIONS),
+    Column(
+        "actions",
+        _l("Actions menées"),
+        "codes",
+        ACTIONS,
+        note=_l("Liste de codes séparés par « | », par ordre alphabétique."),
+    ),
+    Column("cost_total", _l("Coût total (euros)"), "decimal"),
+    Column("cost_payer", _l("Payeur"), "code", COST_PAYERS),
+    Column("cost_household", _l("Reste à charge du ménage (euros)"), "decimal"),
+    Column("status", _l("Statut"), "code", STATUSES),
+    Column("resolved_on", _l("Date de résolution"), "date", note=_l("Comme intervention_date.")),
+    Column(
+        "dwelling_key",
+        _l("Clé pseudonyme du logement"),
+        "text",
+        views=("full",),
+        note=_l("Empreinte à clé de la référence du logement chez le partenaire."),
+    ),
+    Column("notes", _l("Notes"), "text", views=("full",)),
+    Column(
+        "anonymised",
+        _l("Anonymisé par la durée de conservation"),
+        "boolean",
+        note=_l("1 : point, clé du logement et notes effacés."),
+    ),
+    Column("created_at", _l("Enregistré le (UTC)"), "datetime", views=("full",)),
+    Column("updated_at", _l("Modifié le (UTC)"), "datetime", views=("full",)),
+)
+
+TYPE_LABELS = {
+    "uuid": _l("identifiant UUID"),
+    "text": _l("texte"),
+    "integer": _l("entier"),
+    "decimal": _l("nombre décimal"),
+    "date": _l("date"),
+    "datetime": _l("date et heure ISO 8601"),
+    "boolean": _l("0 ou 1"),
+    "code": _l("code"),
+    "codes": _l("liste de codes"),
+}
+
+
+def view_for(role: str) -> str:
+    return "pseudonymised" if role in PSEUDONYMISED_ROLES else "full"
+
+
+def columns_for(role: str) -> list[Column]:
+    view = view_for(role)
+    return [column for column in COLUMNS if view in column.views]
+
+
+# Query ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who exports, read off the account once: a stream outlives the request's ORM objects."""
+
+    id: int | None
+    email: str
+    role: str
+    structure_id: int | None = None
+    deployment_ids: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, user) -> "Viewer":
+        deployments = tuple(d.id for d in user.deployments)
+        return cls(user.id, user.email, user.role, user.structure_id, deployments)
+
+    @property
+    def pseudonymised(self) -> bool:
+        return self.role in PSEUDONYMISED_ROLES
+
+    def scope(self):
+        """The account `filtered_reports` scopes by; evaluators read the coordination's rows
+        (DESIGN §3), pseudonymised when written."""
+        return SimpleNamespace(
+            role="coordinator" if self.pseudonymised else self.role,
+            structure_id=self.structure_id,
+            deployments=[SimpleNamespace(id=id_) for id_ in self.deployment_ids],
+        )
+
+
+def joined_actions(dialect: str):
+    """The report's actions as one `|`-joined string, aggregated in SQL."""
+    if dialect == "postgresql":
+        aggregate = sa.func.string_agg(
+            ReportAction.action,
+            aggregate_order_by(sa.literal_column(f"'{LIST_SEPARATOR}'"), ReportAction.action),
+            type_=sa.String,
+        )
+    else:
+        aggregate = sa.func.group_concat(ReportAction.action, LIST_SEPARATOR, type_=sa.String)
+    return sa.select(aggregate).where(ReportAction.report_id == Report.id).scalar_subquery()
+
+
+PLAIN_COLUMNS = (
+    "source",
+    "intervention_date",
+    "housing",
+    "building_type",
+    "household_size",
+    "infestation_level",
+    "confirmation",
+    "cost_total",
+    "cost_payer",
+    "cost_household",
+    "status",
+    "resolved_on",
+    "dwelling_key",
+    "notes",
+    "created_at",
+    "updated_at",
+)
+KEY_COLUMNS = 2  # created_at and id, last, for keyset chunks
+
+
+def report_rows_query(viewer: Viewer, filters: dict, dialect: str):
+    """The select of the rows the viewer may export, oldest first, one SQL column per CSV
+    column in the CSV's order, then the row's key (created_at, id)."""
+    commune, arrondissement, qpv = (aliased(Territory) for _ in range(3))
+    sources = {
+        "report_id": Report.id,
+        "report_pseudonym": Report.id,
+        "structure_id": Report.structure_id,
+        "structure_pseudonym": Report.structure_id,
+        "structure_kind": Structure.kind,
+        "commune": commune.code,
+        "arrondissement": arrondissement.code,
+        "qpv": qpv.code,
+        "latitude": sa.func.ST_Y(Report.location),
+        "longitude": sa.func.ST_X(Report.location),
+        "actions": joined_actions(dialect),
+        "anonymised": Report.anonymised_at,
+        **{name: getattr(Report, name) for name in PLAIN_COLUMNS},
+        **{f"vulnerability_{n}": getattr(Report, f"vuln_{n}") for n in VULNERABILITIES},
+    }
+    selected = [sources[c.name].label(c.name) for c in columns_for(viewer.role)]
+    selected += [Report.created_at.label("key_created_at"), Report.id.label("key_id")]
+    joined = (
+        sa.join(Report, Structure, Report.structure_id == Structure.id)
+        .join(commune, Report.commune_id == commune.id)
+        .outerjoin(arrondissement, Report.arrondissement_id == arrondissement.id)
+        .outerjoin(qpv, Report.qpv_id == qpv.id)
+    )
+    query = filtered_reports(viewer.scope(), filters)
+    return query.with_only_columns(*selected, maintain_column_froms=False).select_from(joined)
+
+
+def count_rows(viewer: Viewer, filters: dict) -> int:
+    query = filtered_reports(viewer.scope(), filters).order_by(None)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+
+
+def fetch(query, dialect: str) -> Iterator:
+    """Rows of the query as they come: a server-side cursor, or keyset chunks on SQLite."""
+    if dialect == "postgresql":
+        yield from _server_side(query)
+        return
+    last = None
+    while True:
+        chunk = query
+        if last is not None:
+            chunk = query.where(sa.tuple_(Report.created_at, Report.id) > tuple(last[-2:]))
+        rows = db.session.execute(chunk.limit(CHUNK)).all()
+        yield from rows
+        if len(rows) < CHUNK:
+            return
+        last = rows[-1]
+
+
+def _server_side(query) -> Iterator[tuple]:
+    """A named (server-side) psycopg cursor, CHUNK rows per round trip.
+
+    Read through the driver itself: psycopg already returns UUIDs, dates, aware timestamps and
+    Decimals, and skipping SQLAlchemy's per-value result processing halves the Python work.
+    """
+    compiled = query.compile(dialect=db.engine.dialect)
+    connection = db.session.connection().connection.dbapi_connection
+    with connection.cursor(name=f"export_{uuid.uuid4().hex}") as cursor:
+        cursor.itersize = CHUNK
+        cursor.execute(str(compiled), compiled.params)
+        yield from cursor
+
+
+# Writing --------------------------------------------------------------------------------------
+# The csv module writes None as an empty cell and other values through str(): only the
+# columns whose text differs from that are converted, so that a row costs little Python.
+
+
+def _decimal(mark: str, places: int):
+    def write(value):
+        if value is None:
+            return None
+        text = f"{value:.{places}f}"
+        return text.replace(".", mark) if mark != "." else text
+
+    return write
+
+
+def _month(value):
+    return None if value is None else privacy.month_of(value)
+
+
+def _isoformat(value):
+    # In UTC whatever the database session's time zone.
+    return None if value is None else value.astimezone(dt.UTC).isoformat()
+
+
+def _boolean(value):
+    return "1" if value else "0"
+
+
+def _sorted_list(value):
+    return value and LIST_SEPARATOR.join(sorted(value.split(LIST_SEPARATOR)))
+
+
+def converters(viewer: Viewer, options: Options, dialect: str) -> list[tuple[int, Callable]]:
+    """(position, function) for each column of the viewer's view whose value needs writing."""
+    location = options.location
+    if viewer.pseudonymised and location == "point":
+        location = "rounded"
+    money = _decimal(options.decimal_mark, 2)
+    by_name = {
+        "latitude": _coordinate(location, options.decimal_mark),
+        "longitude": _coordinate(location, options.decimal_mark),
+        "cost_total": money,
+        "cost_household": money,
+        "anonymised": _boolean,
+        "created_at": _isoformat,
+        "updated_at": _isoformat,
+        **{f"vulnerability_{name}": _boolean for name in VULNERABILITIES},
+    }
+    if options.dates == "month":
+        by_name.update(intervention_date=_month, resolved_on=_month)
+    if dialect != "postgresql":  # group_concat does not sort; string_agg does
+        by_name["actions"] = _sorted_list
+    if viewer.pseudonymised:
+        by_name["report_pseudonym"] = privacy.pseudonymiser("report")
+        by_name["structure_pseudonym"] = privacy.pseudonymiser("structure")
+    names = [column.name for column in columns_for(viewer.role)]
+    return [(index, by_name[name]) for index, name in enumerate(names) if name in by_name]
+
+
+def _coordinate(location: str, mark: str):
+    if location == "commune":
+        return lambda value: None
+    if location == "rounded":
+        write = _decimal(mark, 2)
+        return lambda value: write(privacy.round_to_grid(value))
+    return _decimal(mark, 6)
+
+
+class Progress:
+    """What a stream has written so far, for the audit log."""
+
+    def __init__(self):
+        self.rows, self.complete = 0, False
+
+
+def csv_stream(
+    viewer: Viewer, filters: dict, options: Options, progress: Progress
+) -> Iterator[bytes]:
+    """The CSV export as chunks of UTF-8 bytes: BOM and header first, then the rows."""
+    dialect = db.engine.dialect.name
+    query = report_rows_query(viewer, filters, dialect)
+    convert = converters(viewer, options, dialect)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=options.delimiter, lineterminator="\r\n")
+    buffer.write(BOM)
+    writer.writerow(column.name for column in columns_for(viewer.role))
+    yield _drain(buffer)
+    for row in fetch(query, dialect):
+        values = list(row)
+        del values[-KEY_COLUMNS:]
+        for index, function in convert:
+            values[index] = function(values[index])
+        writer.writerow(values)
+        progress.rows += 1
+        if progress.rows % CHUNK == 0:
+            yield _drain(buffer)
+    yield _drain(buffer)
+    progress.complete = True
+
+
+def record_export(viewer: Viewer, filters: dict, options: Options, progress: Progress, target):
+    """Once a stream has ended, however it ended: the export in the audit log, row count and all.
+
+    The read transaction is ended first (SQLite would not let another session write past it),
+    and the event is stored in a session of its own, whatever the state of the request's.
+    """
+    db.session.rollback()
+    details = {"filters": filters, "options": options.__dict__, "view": view_for(viewer.role)}
+    details.update(rows=progress.rows, complete=progress.complete)
+    audit.record_apart(viewer.id, viewer.email, "export.reports", target, details)
+
+
+def _drain(buffer: io.StringIO) -> bytes:
+    data = buffer.getvalue().encode()
+    buffer.seek(0)
+    buffer.truncate()
+    return data
+
+
+# Dictionary -----------------------------------------------------------------------------------
+
+
+def dictionary() -> list[dict]:
+    """Every export column: name, French label, type, allowed values, who receives it."""
+    return [
+        {
+            "name": column.name,
+            "label": str(column.label),
+            "type": column.type,
+            "type_label": str(TYPE_LABELS[column.type]),
+            "allowed_values": allowed_values(column),
+            "views": column.views,
+            "note": str(column.note),
+        }
+        for column in COLUMNS
+    ]
+
+
+def allowed_values(column: Column) -> str:
+    if column.vocabulary is not None:
+        return " | ".join(f"{code} = {label}" for code, label in column.vocabulary.items())
+    if column.type == "boolean":
+        return "0 | 1"
+    return ""
+
+
+VIEW_LABELS = {"full": _l("complet"), "pseudonymised": _l("pseudonymisé")}
+DICTIONARY_HEADER = ("name", "label", "type", "allowed_values", "exports", "note")
+
+
+def dictionary_csv(options: Options) -> bytes:
+    buffer = io.StringIO()
+    buffer.write(BOM)
+    writer = csv.writer(buffer, delimiter=options.delimiter, lineterminator="\r\n")
+    writer.writerow(DICTIONARY_HEADER)
+    for entry in dictionary():
+        views = ", ".join(str(VIEW_LABELS[v]) for v in entry["views"])
+        writer.writerow(
+            (
+                entry["name"],
+                entry["label"],
+                entry["type_label"],
+                entry["allowed_values"],
+                views,
+                entry["note"],
+            )
+        )
+    return buffer.getvalue().encode()
+
+
+# Territories ----------------------------------------------------------------------------------
+
+
+def territories_geojson(role: str, period: Period, level: str) -> dict:
+    """Indicators per territory of `level` with the territories' outlines, as `role` may read.
+
+    Each indicator gives two properties: its value (null when hidden) and `<id>_display`,
+    the text to show ("< 5" or "s" when hidden).
+    """
+    figures = compute(period, level=level, viewer_role=role)
+    properties = {}
+    for indicator in figures["indicators"]:
+        for entry in indicator["territories"]:
+            shown = properties.setdefault(entry["territory"]["id"], dict(entry["territory"]))
+            shown[indicator["id"]] = entry.get("value")
+            shown[f"{indicator['id']}_display"] = entry.get("display")
+    outlines = db.session.execute(
+        sa.select(
+            Territory.id,
+            Territory.code,
+            Territory.name,
+            Territory.level,
+            sa.func.ST_AsGeoJSON(Territory.geom, 5).label("geojson"),
+        )
+        .where(Territory.level == level)
+        .order_by(Territory.code)
+    )
+    features = [
+        {
+            "type": "Feature",
+            "properties": {
+                "code": row.code,
+                "name": row.name,
+                "level": row.level,
+                **_without_id(properties.get(row.id, {})),
+            },
+            "geometry": json.loads(row.geojson),
+        }
+        for row in outlines
+    ]
+    return {
+        "type": "FeatureCollection",
+        "period": figures["period"],
+        "level": level,
+        "suppression": figures["suppression"],
+        "features": features,
+    }
+
+
+def _without_id(properties: dict) -> dict:
+    return {key: value for key, value in properties.items() if key != "id"}
