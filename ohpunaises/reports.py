@@ -14,9 +14,11 @@ from flask_babel import gettext as _
 from geoalchemy2 import WKTElement
 from geoalchemy2.shape import to_shape
 
+from . import audit
 from .auth import may_write_for, scope_reports
 from .extensions import db
 from .models import Report, ReportStatusChange, Structure, Territory
+from .models.base import utcnow
 from .territories import OutOfScope, Placement, place_commune_code, place_point, point_wkt
 from .vocabulary import VULNERABILITIES
 
@@ -192,6 +194,8 @@ def _check_costs(report):
 def update_report(report: Report, data: dict, user):
     """Follow-up of a stored report; a status change goes into its history."""
     previous = (report.status, report.resolved_on)
+    # Actions live in their own table: touch the report so that its version and ETag move.
+    report.updated_at = utcnow()
     if "status" in data:
         report.status = data["status"]
     if "resolved_on" in data:
@@ -202,6 +206,10 @@ def update_report(report: Report, data: dict, user):
     apply_follow_up(report, data, user)
     if (report.status, report.resolved_on) != previous:
         _record_status(report, user)
+    changed = sorted(name for name in data if name != "dwelling_ref") + (
+        ["dwelling_key"] if data.get("dwelling_ref") else []
+    )
+    audit.record(user, "report.update", report.id, {"fields": changed, "status": report.status})
 
 
 def check_resolution(report: Report):

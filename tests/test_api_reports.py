@@ -337,3 +337,34 @@ def test_an_agent_cannot_report_for_another_structure(accounts):
     response = accounts["agent"].post("/api/v1/reports", json={**SMALLEST, "structure_id": other})
     assert response.status_code == 422
     assert response.get_json()["errors"][0]["field"] == "structure_id"
+
+
+def test_a_follow_up_is_recorded_in_the_audit_log(app, accounts):
+    from ohpunaises.models import AuditEvent
+
+    agent = accounts["agent"]
+    report = create(agent, dwelling_ref="Porte 3")
+    agent.patch(
+        f"/api/v1/reports/{report['id']}",
+        json={"status": "lost", "notes": "parti"},
+        headers={"If-Match": '"1"'},
+    )
+    with app.app_context():
+        event = db.session.scalars(sa.select(AuditEvent)).one()
+    assert (event.action, event.target, event.actor) == (
+        "report.update",
+        report["id"],
+        "agent@example.org",
+    )
+    assert event.details == {"fields": ["notes", "status"], "status": "lost"}
+
+
+def test_changing_only_the_actions_moves_the_etag(accounts):
+    agent = accounts["agent"]
+    url = f"/api/v1/reports/{create(agent)['id']}"
+    response = agent.patch(
+        url, json={"actions": ["diagnosis", "vacuuming"]}, headers={"If-Match": '"1"'}
+    )
+    assert response.status_code == 200
+    assert response.headers["ETag"] == '"2"'
+    assert sorted(agent.get(url).get_json()["actions"]) == ["diagnosis", "vacuuming"]
