@@ -5,7 +5,9 @@ import os
 
 bind = os.environ.get("OHPUNAISES_BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() * 2)))
-threads = int(os.environ.get("OHPUNAISES_THREADS", "1"))
+# Two threads make gunicorn use gthread workers, whose heartbeat lets a long streamed
+# export run past `timeout`; sync workers would be killed mid-stream.
+threads = int(os.environ.get("OHPUNAISES_THREADS", "2"))
 timeout = int(os.environ.get("OHPUNAISES_TIMEOUT", "120"))
 graceful_timeout = 30
 # Long enough for every query string the API documents (cursors, filters), percent-encoded.

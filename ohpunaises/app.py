@@ -9,6 +9,7 @@ from .api import register_api
 from .config import load_settings
 from .database import configure_engine, database_is_reachable
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .map import bp as map_blueprint
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
 LOCALES = ("fr", "en")
@@ -45,6 +46,7 @@ def register_extensions(app):
 def register_blueprints(app):
     register_api(app)
     app.register_blueprint(web.bp)
+    app.register_blueprint(map_blueprint)
 
     @app.get("/healthz")
     def healthz():

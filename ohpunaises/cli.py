@@ -10,11 +10,12 @@ import sqlalchemy as sa
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from flask_babel import gettext as _
 
-from . import bootstrap, demo
+from . import bootstrap, demo, exports, retention
 from .auth import hash_password, issue_token
 from .config import ConfigError
 from .extensions import db
 from .models import Structure, Territory, User
+from .reports import ReportError
 from .territories import (
     CODE_CANDIDATES,
     LEVELS,
@@ -29,7 +30,7 @@ from .territories import (
     read_population_csv,
     store_territories,
 )
-from .vocabulary import ROLES, STRUCTURE_KINDS
+from .vocabulary import ROLES, SOURCES, STATUSES, STRUCTURE_KINDS
 
 
 class CommandError(click.ClickException):
@@ -230,6 +231,91 @@ def create_token(email, name, days):
     click.echo(token)
 
 
+export_cli = AppGroup("export", help="Exports CSV.")
+retention_cli = AppGroup("retention", help="Durée de conservation des signalements.")
+
+
+@export_cli.command("reports")
+@click.option("--out", "out", type=click.File("wb"), required=True, help="Fichier (- : sortie).")
+@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Intervention ≥.")
+@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Intervention ≤.")
+@click.option("--territory", help="Code de commune, arrondissement ou QPV.")
+@click.option("--status", type=click.Choice(list(STATUSES)))
+@click.option("--structure", type=int, help="Numéro de la structure.")
+@click.option("--source", type=click.Choice(list(SOURCES)))
+@click.option("--sep", type=click.Choice(["semicolon", "comma"]), default="semicolon")
+@click.option("--dates", type=click.Choice(["day", "month"]), default="day")
+@click.option("--location", type=click.Choice(["point", "rounded", "commune"]), default="point")
+@click.option(
+    "--role",
+    type=click.Choice(["coordinator", "evaluator"]),
+    default="coordinator",
+    show_default=True,
+    help="Point de vue, sans compte.",
+)
+@click.option("--as", "email", help="Point de vue d'un compte (son rôle et son périmètre).")
+def export_reports(out, email, role, sep, dates, location, **filters):
+    """Exporte les signalements en CSV, comme GET /api/v1/exports/reports.csv."""
+    viewer = _export_viewer(email, role)
+    filters = {k: v.date() if isinstance(v, dt.datetime) else v for k, v in filters.items() if v}
+    options = exports.Options(sep, dates, location)
+    try:
+        total = exports.count_rows(viewer, filters)
+    except ReportError as error:
+        raise CommandError(" ".join(error.errors.values()) or error.title) from error
+    progress = exports.Progress()
+    try:
+        with click.progressbar(length=total, label=_("Export"), file=sys.stderr) as bar:
+            for chunk in exports.csv_stream(viewer, filters, options, progress):
+                out.write(chunk)
+                bar.update(progress.rows - bar.pos)
+    finally:
+        exports.record_export(viewer, filters, options, progress, "cli")
+    click.echo(_("%(n)d signalement(s) exporté(s).", n=progress.rows), err=True)
+
+
+def _export_viewer(email, role):
+    if email:
+        user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+        if user is None:
+            raise CommandError(_("Compte inconnu : %(email)s.", email=email))
+        if user.role not in exports.ROW_EXPORTERS:
+            raise CommandError(_("Ce rôle n'exporte pas de lignes : %(role)s.", role=user.role))
+        return exports.Viewer.of(user)
+    return exports.Viewer(None, "cli", role)
+
+
+@retention_cli.command("apply")
+@click.option("--older-than", help="Âge : 5y, 18m ou 90d (défaut : OHPUNAISES_RETENTION).")
+@click.option("--dry-run", is_flag=True, help="Compte sans rien changer.")
+def apply_retention(older_than, dry_run):
+    """Anonymise les signalements plus anciens que la durée de conservation."""
+    from flask import current_app
+
+    age = (older_than or current_app.config["RETENTION"]).strip().lower()
+    try:
+        cutoff, count = retention.apply(age, dry_run)
+    except ValueError as error:
+        raise CommandError(
+            _("Durée invalide : %(age)s (exemples : 5y, 18m, 90d).", age=age)
+        ) from error
+    message = (
+        _(
+            "%(n)d signalement(s) antérieur(s) au %(date)s seraient anonymisé(s) (essai, rien "
+            "n'a changé).",
+            n=count,
+            date=cutoff.isoformat(),
+        )
+        if dry_run
+        else _(
+            "%(n)d signalement(s) antérieur(s) au %(date)s anonymisé(s).",
+            n=count,
+            date=cutoff.isoformat(),
+        )
+    )
+    click.echo(message)
+
+
 def register_commands(app):
     app.cli.add_command(territories_cli)
     app.cli.add_command(init_command)
@@ -237,6 +323,8 @@ def register_commands(app):
     app.cli.add_command(structures_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
+    app.cli.add_command(export_cli)
+    app.cli.add_command(retention_cli)
 
 
 def main():

@@ -73,6 +73,38 @@ def _instance_secret(instance: Path) -> str:
     return path.read_text().strip()
 
 
+def _age(env, name, default):
+    raw = (env.get(name) or default).strip().lower()
+    if len(raw) < 2 or raw[-1] not in "ymd" or not raw[:-1].isdigit() or int(raw[:-1]) < 1:
+        raise ConfigError(f"{name} doit être une durée comme 5y, 18m ou 90d (reçu : {raw!r}).")
+    return raw
+
+
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
+
+
+def _tile_url(env):
+    url = env.get("OHPUNAISES_TILE_URL") or OSM_TILES
+    if not all(part in url for part in ("{z}", "{x}", "{y}")):
+        raise ConfigError(
+            f"OHPUNAISES_TILE_URL doit contenir {{z}}, {{x}} et {{y}} (reçu : {url!r})."
+        )
+    return url
+
+
+def _origins(env, name):
+    """Origins (scheme://host[:port]) separated by spaces or commas."""
+    origins = (env.get(name) or "").replace(",", " ").split()
+    for origin in origins:
+        scheme, _, host = origin.partition("://")
+        if scheme not in ("http", "https") or not host or "/" in host or "'" in origin:
+            raise ConfigError(
+                f"{name} attend des origines comme https://exemple.fr (reçu : {origin!r})."
+            )
+    return tuple(origins)
+
+
 def load_settings(instance_path: str, env=None) -> dict:
     """Every setting of the application, from the environment, validated."""
     env = os.environ if env is None else env
@@ -91,14 +123,24 @@ def load_settings(instance_path: str, env=None) -> dict:
         "SPATIALITE_LIBRARY": env.get("OHPUNAISES_SPATIALITE_LIBRARY", "mod_spatialite"),
         "SUPPRESSION_K": _integer(env, "OHPUNAISES_SUPPRESSION_K", 5, 2),
         "DEMO": _flag(env, "OHPUNAISES_DEMO", True),
+        "PUBLIC_PAGE": _flag(env, "OHPUNAISES_PUBLIC_PAGE", False),
         "MAX_CONTENT_LENGTH": _integer(env, "OHPUNAISES_MAX_BODY_BYTES", 2_000_000, 1024),
         "PSEUDONYM_KEY": env.get("OHPUNAISES_PSEUDONYM_KEY") or None,
+        "RETENTION": _age(env, "OHPUNAISES_RETENTION", "5y"),
         "RATELIMIT_STORAGE_URI": env.get("OHPUNAISES_RATELIMIT_STORAGE") or "memory://",
         "RATELIMIT_API": env.get("OHPUNAISES_RATELIMIT_API") or "1200 per minute",
         "RATELIMIT_LOGIN": env.get("OHPUNAISES_RATELIMIT_LOGIN") or "10 per minute",
         "RATELIMIT_HEADERS_ENABLED": True,
         "BABEL_DEFAULT_LOCALE": "fr",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
+        # The phone form's outbox may send hours after the page was loaded: the CSRF token
+        # lives as long as the session.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "TILE_URL": _tile_url(env),
+        "TILE_ATTRIBUTION": env.get("OHPUNAISES_TILE_ATTRIBUTION") or OSM_ATTRIBUTION,
+        # The embeddable map is public (suppressed aggregates, no sign-in): off unless asked.
+        "EMBED": _flag(env, "OHPUNAISES_EMBED", False),
+        "EMBED_ORIGINS": _origins(env, "OHPUNAISES_EMBED_ORIGINS"),
     }
 
 
@@ -107,5 +149,6 @@ def engine_options(uri: str) -> dict:
     if uri.startswith("sqlite"):
         import sqlean
 
-        return {"module": sqlean, "connect_args": {"timeout": 30}}
+        # gthread workers hand pooled connections from thread to thread.
+        return {"module": sqlean, "connect_args": {"timeout": 30, "check_same_thread": False}}
     return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}

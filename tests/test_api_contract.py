@@ -53,7 +53,7 @@ def test_the_api_honours_its_openapi_document(app, database_url, tmp_path):
                 "--generation-database",
                 "none",
                 "--workers",
-                "2",
+                "1",
                 "--no-color",
             ],
             cwd=tmp_path,  # schemathesis keeps its state in the working directory

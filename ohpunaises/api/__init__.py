@@ -97,7 +97,7 @@ api = ProblemApi()
 
 def register_api(app):
     """Mount the API blueprints, its OpenAPI document and its self-served docs."""
-    from . import account, reports, structures, territories, trainings
+    from . import account, exports, indicators, reports, structures, territories, trainings
 
     app.config.update(
         API_TITLE="Oh Punaises! API",
@@ -114,7 +114,7 @@ def register_api(app):
         },
     )
     api.init_app(app)
-    for module in (reports, territories, structures, trainings, account):
+    for module in (reports, territories, structures, trainings, account, indicators, exports):
         api.register_blueprint(module.blp, url_prefix=f"{PREFIX}{module.URL}")
         csrf.exempt(module.blp)
     app.register_blueprint(docs_assets)

@@ -12,4 +12,10 @@ HOME_BY_ROLE = {
     "evaluator": ("web.exports", "web.home"),
 }
 
-from . import pages, session  # noqa: E402, F401  (routes register on import)
+from . import (  # noqa: E402, F401  (routes register on import)
+    exports,
+    indicators,
+    pages,
+    reporting,
+    session,
+)

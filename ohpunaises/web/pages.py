@@ -11,13 +11,19 @@ from . import HOME_BY_ROLE, bp
 NAVIGATION = (
     ("web.new_report", _l("Saisir"), ("agent", "partner_admin", "coordinator")),
     ("web.my_reports", _l("Signalements"), ("agent", "partner_admin", "coordinator")),
-    ("web.indicators", _l("Indicateurs"), ("coordinator", "institution", "evaluator")),
+    # DESIGN §3: agents and partner admins read programme-wide indicators too, suppressed.
+    (
+        "web.indicators",
+        _l("Indicateurs"),
+        ("agent", "partner_admin", "coordinator", "institution", "evaluator"),
+    ),
     (
         "map.territorial_map",
         _l("Carte"),
         ("agent", "partner_admin", "coordinator", "institution", "evaluator"),
     ),
-    ("web.exports", _l("Exports"), ("partner_admin", "coordinator", "evaluator")),
+    ("web.exports", _l("Exports"), ("partner_admin", "coordinator", "institution", "evaluator")),
+    ("web.audit_log", _l("Journal"), ("coordinator",)),
 )
 
 
