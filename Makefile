@@ -54,7 +54,7 @@ messages: install  ## refresh the translation catalogues from the source
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output \
 	  -o ohpunaises/translations/messages.pot .
 	$(BIN)/pybabel update -i ohpunaises/translations/messages.pot -d ohpunaises/translations \
-	  -w 100 --ignore-obsolete
+	  -w 100 --ignore-obsolete --no-fuzzy-matching
 	rm ohpunaises/translations/messages.pot
 
 clean:
