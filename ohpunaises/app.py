@@ -22,6 +22,7 @@ def create_app(environ: dict | None = None) -> Flask:
     app.json.sort_keys = False
     register_extensions(app)
     register_blueprints(app)
+    app.after_request(harden)
     cli.register_commands(app)
     return app
 
@@ -41,6 +42,13 @@ def register_extensions(app):
     limiter.init_app(app)
     with app.app_context():
         configure_engine(app)
+
+
+def harden(response):
+    """Headers every response carries; pages that may be framed say so themselves."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
 
 
 def register_blueprints(app):

@@ -131,6 +131,13 @@ def load_settings(instance_path: str, env=None) -> dict:
         "RATELIMIT_API": env.get("OHPUNAISES_RATELIMIT_API") or "1200 per minute",
         "RATELIMIT_LOGIN": env.get("OHPUNAISES_RATELIMIT_LOGIN") or "10 per minute",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Cookies: never read by scripts, not sent by other sites' forms, HTTPS-only in production.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": environment == "production",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": environment == "production",
         "BABEL_DEFAULT_LOCALE": "fr",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
         # The phone form's outbox may send hours after the page was loaded: the CSRF token

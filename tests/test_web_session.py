@@ -86,3 +86,20 @@ def test_an_unknown_page_is_an_html_404_in_french(client):
 
 def test_a_nul_character_in_the_email_is_a_plain_refusal(client):
     assert sign_in(client, "a\x00b@example.org", "x").status_code == 401
+
+
+def test_responses_carry_hardening_headers(client):
+    for url in ("/connexion", "/api/v1/me", "/healthz"):
+        response = client.get(url)
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_session_cookies_are_httponly_samesite_and_secure_in_production(client, user, tmp_path):
+    from ohpunaises.config import load_settings
+
+    response = sign_in(client, user)
+    cookies = response.headers.getlist("Set-Cookie")
+    assert cookies and all("HttpOnly" in c and "SameSite=Lax" in c for c in cookies)
+    production = load_settings(str(tmp_path), {"SECRET_KEY": "a-long-enough-secret-key"})
+    assert production["SESSION_COOKIE_SECURE"] and production["REMEMBER_COOKIE_SECURE"]
