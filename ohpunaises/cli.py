@@ -29,6 +29,7 @@ from .territories import (
     read_geojson,
     read_population_csv,
     store_territories,
+    territory_by_code,
 )
 from .vocabulary import ROLES, SOURCES, STATUSES, STRUCTURE_KINDS
 
@@ -162,9 +163,7 @@ tokens_cli = AppGroup("tokens", help="Jetons d'API.")
 @click.option("--onboarded", type=click.DateTime(["%Y-%m-%d"]), help="Date d'entrée au programme.")
 def create_structure(name, kind, commune, onboarded):
     """Crée une structure ; son numéro est seul sur la dernière ligne."""
-    territory = db.session.scalar(
-        sa.select(Territory).where(Territory.code == commune, Territory.level == "commune")
-    )
+    territory = territory_by_code(commune, "commune")
     if territory is None:
         raise CommandError(_("Commune inconnue : %(code)s.", code=commune))
     structure = Structure(

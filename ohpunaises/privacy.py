@@ -208,10 +208,15 @@ GRID_DEGREES = 0.01  # about 1.1 km of latitude and 0.8 km of longitude around L
 AGE_UNITS = {"y": "years", "m": "months", "d": "days"}
 
 
-def pseudonym_key(purpose: str) -> bytes:
-    """A key for one kind of pseudonym, from OHPUNAISES_PSEUDONYM_KEY or else SECRET_KEY."""
+def derived_key(label: str) -> bytes:
+    """A key for one use, from OHPUNAISES_PSEUDONYM_KEY or else SECRET_KEY."""
     key = current_app.config.get("PSEUDONYM_KEY") or current_app.config["SECRET_KEY"]
-    return hmac.new(key.encode(), f"pseudonym:{purpose}".encode(), hashlib.sha256).digest()
+    return hmac.new(key.encode(), label.encode(), hashlib.sha256).digest()
+
+
+def pseudonym_key(purpose: str) -> bytes:
+    """A key for one kind of pseudonym in the evaluators' exports."""
+    return derived_key(f"pseudonym:{purpose}")
 
 
 def pseudonymiser(purpose: str):

@@ -9,7 +9,6 @@ import json
 import uuid
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 from geoalchemy2 import WKTElement
 from geoalchemy2.shape import to_shape
@@ -17,9 +16,17 @@ from geoalchemy2.shape import to_shape
 from . import audit
 from .auth import may_write_for, scope_reports
 from .extensions import db
-from .models import Report, ReportStatusChange, Structure, Territory
+from .models import Report, ReportStatusChange, Structure
 from .models.base import utcnow
-from .territories import OutOfScope, Placement, place_commune_code, place_point, point_wkt
+from .privacy import derived_key
+from .territories import (
+    OutOfScope,
+    Placement,
+    place_commune_code,
+    place_point,
+    point_wkt,
+    territory_by_code,
+)
 from .vocabulary import VULNERABILITIES
 
 FOLLOW_UP_FIELDS = (
@@ -52,16 +59,11 @@ def invalid(field: str, message: str) -> ReportError:
 # Keys -----------------------------------------------------------------------------------------
 
 
-def _secret(purpose: str) -> bytes:
-    key = current_app.config.get("PSEUDONYM_KEY") or current_app.config["SECRET_KEY"]
-    return hmac.new(key.encode(), purpose.encode(), hashlib.sha256).digest()
-
-
 def dwelling_key(structure_id: int, reference: str) -> str:
     """A keyed hash of the structure and its own dwelling reference; the reference is not kept."""
     normalised = " ".join(reference.split()).casefold()
     message = f"{structure_id}\x1f{normalised}".encode()
-    return hmac.new(_secret("dwelling"), message, hashlib.sha256).hexdigest()
+    return hmac.new(derived_key("dwelling"), message, hashlib.sha256).hexdigest()
 
 
 def fingerprint(data: dict, structure_id: int) -> str:
@@ -72,7 +74,7 @@ def fingerprint(data: dict, structure_id: int) -> str:
         if key in content:
             content[key] = sorted(content[key])
     canonical = json.dumps(content, sort_keys=True, default=str, separators=(",", ":"))
-    return hmac.new(_secret("payload"), canonical.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(derived_key("payload"), canonical.encode(), hashlib.sha256).hexdigest()
 
 
 # Creation -------------------------------------------------------------------------------------
@@ -252,7 +254,7 @@ def filtered_reports(user, filters: dict):
 
 def territory_filter(code: str):
     """Reports in the territory with this code, whatever its level."""
-    territory = db.session.scalar(sa.select(Territory).where(Territory.code == code))
+    territory = territory_by_code(code)
     if territory is None:
         raise invalid("territory", _("Territoire inconnu : %(code)s.", code=code))
     column = {

@@ -96,13 +96,17 @@ def _with_spatial_index(query, wkt):
     return query.where(Territory.id.in_(candidates.columns(sa.column("rowid"))))
 
 
+def territory_by_code(code: str, *levels: str) -> Territory | None:
+    """The territory with this code, optionally only at the given levels."""
+    query = sa.select(Territory).where(Territory.code == code)
+    if levels:
+        query = query.where(Territory.level.in_(levels))
+    return db.session.scalar(query)
+
+
 def place_commune_code(code: str) -> Placement:
     """The placement of a report given by its commune (or Lyon arrondissement) code alone."""
-    territory = db.session.scalar(
-        sa.select(Territory).where(
-            Territory.code == code, Territory.level.in_(("commune", "arrondissement"))
-        )
-    )
+    territory = territory_by_code(code, "commune", "arrondissement")
     if territory is None:
         raise OutOfScope(_("Commune %(code)s hors périmètre.", code=code))
     if territory.level == "arrondissement":

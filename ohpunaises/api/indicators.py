@@ -3,16 +3,14 @@
 import datetime as dt
 
 import marshmallow as ma
-import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import validates_schema
 
-from ..extensions import db
 from ..indicators import INDICATORS, Period, compute, describe_all
 from ..indicators.definitions import LEVELS
-from ..models import Territory
 from ..schemas import EARLIEST_DATE, Schema, Text, choice, length, within
+from ..territories import territory_by_code
 from . import ApiBlueprint, ApiView
 from .problems import problem
 
@@ -185,9 +183,7 @@ class Indicators(ApiView):
         """
         territory = None
         if query.get("territory"):
-            territory = db.session.scalar(
-                sa.select(Territory).where(Territory.code == query["territory"])
-            )
+            territory = territory_by_code(query["territory"])
             if territory is None:
                 message = _("Territoire inconnu : %(code)s.", code=query["territory"])
                 return problem(422, errors=[{"field": "territory", "message": message}])

@@ -10,7 +10,7 @@ from ..auth import STRUCTURE_MANAGERS, require_role, scope_structures
 from ..extensions import db
 from ..models import Structure, Territory
 from ..schemas import StructureCreateSchema, StructureSchema, StructureUpdateSchema
-from ..territories import deployment_covering
+from ..territories import deployment_covering, territory_by_code
 from . import ApiBlueprint, ApiView
 from .problems import problem
 
@@ -35,9 +35,7 @@ def unknown_commune(code):
 
 
 def commune_by_code(code: str) -> Territory | None:
-    return db.session.scalar(
-        sa.select(Territory).where(Territory.code == code, Territory.level == "commune")
-    )
+    return territory_by_code(code, "commune")
 
 
 def apply(structure: Structure, data: dict):

@@ -5,9 +5,10 @@ from flask_babel import gettext as _
 
 from ..auth import REPORT_WRITERS, require_role, scope_trainings
 from ..extensions import db
-from ..models import Territory, TrainingSession
+from ..models import TrainingSession
 from ..reports import ReportError, structure_for
 from ..schemas import TrainingCreateSchema, TrainingSchema
+from ..territories import territory_by_code
 from . import ApiBlueprint, ApiView
 from .problems import problem
 
@@ -47,9 +48,7 @@ class Trainings(ApiView):
             return problem(error.status, errors=error.field_errors())
         territory = None
         if data.get("territory"):
-            territory = db.session.scalar(
-                sa.select(Territory).where(Territory.code == data["territory"])
-            )
+            territory = territory_by_code(data["territory"])
             if territory is None:
                 message = _("Territoire inconnu : %(code)s.", code=data["territory"])
                 return problem(422, errors=[{"field": "territory", "message": message}])

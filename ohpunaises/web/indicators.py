@@ -23,6 +23,7 @@ from ..indicators import (
     first_partners,
 )
 from ..models import Territory
+from ..territories import territory_by_code
 from ..vocabulary import ACTIONS, ROLES, STRUCTURE_KINDS, TERRITORY_LEVELS
 from . import bp, charts
 
@@ -111,9 +112,7 @@ def indicators():
     filters, errors = read_filters(request.args)
     territory = None
     if filters.get("territory"):
-        territory = db.session.scalar(
-            sa.select(Territory).where(Territory.code == filters["territory"])
-        )
+        territory = territory_by_code(filters["territory"])
         if territory is None:
             errors["territory"] = _("Territoire inconnu : %(code)s.", code=filters["territory"])
     context = {"errors": errors, "form": request.args, "options": territory_options()}
