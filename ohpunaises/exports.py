@@ -1,16 +1,17 @@
 """Exports: reports as streamed CSV by role, their data dictionary, territories as GeoJSON.
 
 CSV is written for French spreadsheets: UTF-8 with a BOM, `;` between fields and `,` as the
-decimal mark by default, or `,` and `.` on request. Rows leave the database through a
-server-side cursor (PostgreSQL) or keyset chunks (SQLite) and are written as they come, so
+decimal mark by default, or `,` and `.` on request, one line per row ending in LF. PostgreSQL
+writes the rows itself with COPY from a SELECT that formats every cell; on SQLite they are
+read in keyset chunks and written by the csv module. Either way they leave as they come, so
 memory stays flat whatever the number of reports.
 """
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -42,7 +43,9 @@ ROW_EXPORTERS = ("coordinator", "partner_admin", "evaluator")
 AGGREGATE_EXPORTERS = ("coordinator", "institution", "evaluator")
 PSEUDONYMISED_ROLES = ("evaluator",)
 SEPARATORS = {"semicolon": ";", "comma": ","}
-CHUNK = 2000
+CHUNK = 2000  # rows per keyset query (SQLite)
+CHUNK_BYTES = 64 * 1024  # bytes per piece of the response (PostgreSQL)
+LINE_END = "\n"  # as PostgreSQL's COPY writes it
 LIST_SEPARATOR = "|"
 BOM = "\ufeff"
 
@@ -293,40 +296,17 @@ def count_rows(viewer: Viewer, filters: dict) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
 
 
-def fetch(query, dialect: str) -> Iterator:
-    """Rows of the query as they come: a server-side cursor, or keyset chunks on SQLite."""
-    if dialect == "postgresql":
-        yield from _server_side(query)
-        return
-    last = None
-    while True:
-        chunk = query
-        if last is not None:
-            chunk = query.where(sa.tuple_(Report.created_at, Report.id) > tuple(last[-2:]))
-        rows = db.session.execute(chunk.limit(CHUNK)).all()
-        yield from rows
-        if len(rows) < CHUNK:
-            return
-        last = rows[-1]
+# Formatting -----------------------------------------------------------------------------------
+# Each column whose text is not the database's plain text of its value has a Format: how
+# Python writes it (SQLite, through the csv module, which writes None as an empty cell and
+# anything else through str()) and the SQL expression that writes the same text (PostgreSQL,
+# whose COPY writes the CSV itself). Both sides live here, side by side, so they cannot drift.
 
 
-def _server_side(query) -> Iterator[tuple]:
-    """A named (server-side) psycopg cursor, CHUNK rows per round trip.
-
-    Read through the driver itself: psycopg already returns UUIDs, dates, aware timestamps and
-    Decimals, and skipping SQLAlchemy's per-value result processing halves the Python work.
-    """
-    compiled = query.compile(dialect=db.engine.dialect)
-    connection = db.session.connection().connection.dbapi_connection
-    with connection.cursor(name=f"export_{uuid.uuid4().hex}") as cursor:
-        cursor.itersize = CHUNK
-        cursor.execute(str(compiled), compiled.params)
-        yield from cursor
-
-
-# Writing --------------------------------------------------------------------------------------
-# The csv module writes None as an empty cell and other values through str(): only the
-# columns whose text differs from that are converted, so that a row costs little Python.
+@dataclass(frozen=True)
+class Format:
+    python: Callable | None  # None: str() of the value is already right
+    sql: Callable
 
 
 def _decimal(mark: str, places: int):
@@ -339,57 +319,126 @@ def _decimal(mark: str, places: int):
     return write
 
 
+def _sql_decimal(value, places: int, mark: str):
+    text = sa.cast(sa.func.round(sa.cast(value, sa.Numeric), places), sa.Text)
+    return sa.func.replace(text, ".", mark) if mark != "." else text
+
+
 def _month(value):
     return None if value is None else privacy.month_of(value)
 
 
+def _sql_date(value, pattern: str):
+    return sa.func.to_char(value, pattern)
+
+
 def _isoformat(value):
-    # In UTC whatever the database session's time zone.
-    return None if value is None else value.astimezone(dt.UTC).isoformat()
+    # In UTC whatever the database session's time zone, microseconds always written.
+    return None if value is None else value.astimezone(dt.UTC).isoformat("T", "microseconds")
+
+
+def _sql_isoformat(value):
+    utc = sa.func.timezone("UTC", value)
+    return sa.func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
 
 
 def _boolean(value):
     return "1" if value else "0"
 
 
-def _sorted_list(value):
-    return value and LIST_SEPARATOR.join(sorted(value.split(LIST_SEPARATOR)))
+def _sql_boolean(value):
+    return sa.case((value.is_(True), "1"), else_="0")
 
 
-def converters(viewer: Viewer, options: Options, dialect: str) -> list[tuple[int, Callable]]:
-    """(position, function) for each column of the viewer's view whose value needs writing."""
+def _set(value):
+    return "0" if value is None else "1"
+
+
+def _sql_set(value):
+    return sa.case((value.is_not(None), "1"), else_="0")
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _spreadsheet_safe(value):
+    """Free text that a spreadsheet would run as a formula gets a leading apostrophe."""
+    return "'" + value if value and value.startswith(FORMULA_STARTS) else value
+
+
+def _sql_spreadsheet_safe(value):
+    formula = sa.func.left(value, 1).in_(FORMULA_STARTS)
+    return sa.case((formula, sa.literal("'").concat(value)), else_=value)
+
+
+def _coordinate(location: str, mark: str) -> Format:
+    if location == "commune":
+        return Format(lambda value: None, lambda value: sa.null())
+    if location == "rounded":
+        write = _decimal(mark, 2)
+        return Format(
+            lambda value: write(privacy.round_to_grid(value)),
+            lambda value: _sql_decimal(privacy.sql_round_to_grid(value), 2, mark),
+        )
+    return Format(_decimal(mark, 6), functools.partial(_sql_decimal, places=6, mark=mark))
+
+
+def formats(viewer: Viewer, options: Options) -> dict[str, Format]:
+    """The Format of each column that needs one, for this viewer and these options."""
     location = options.location
     if viewer.pseudonymised and location == "point":
         location = "rounded"
-    money = _decimal(options.decimal_mark, 2)
+    mark = options.decimal_mark
+    money = Format(_decimal(mark, 2), functools.partial(_sql_decimal, places=2, mark=mark))
+    timestamp = Format(_isoformat, _sql_isoformat)
+    if options.dates == "month":
+        date = Format(_month, functools.partial(_sql_date, pattern="YYYY-MM"))
+    else:
+        date = Format(None, functools.partial(_sql_date, pattern="YYYY-MM-DD"))
     by_name = {
-        "latitude": _coordinate(location, options.decimal_mark),
-        "longitude": _coordinate(location, options.decimal_mark),
+        "latitude": _coordinate(location, mark),
+        "longitude": _coordinate(location, mark),
         "cost_total": money,
         "cost_household": money,
-        "anonymised": _boolean,
-        "created_at": _isoformat,
-        "updated_at": _isoformat,
-        **{f"vulnerability_{name}": _boolean for name in VULNERABILITIES},
+        "intervention_date": date,
+        "resolved_on": date,
+        "anonymised": Format(_set, _sql_set),
+        "notes": Format(_spreadsheet_safe, _sql_spreadsheet_safe),
+        "created_at": timestamp,
+        "updated_at": timestamp,
+        **{f"vulnerability_{name}": Format(_boolean, _sql_boolean) for name in VULNERABILITIES},
     }
-    if options.dates == "month":
-        by_name.update(intervention_date=_month, resolved_on=_month)
-    if dialect != "postgresql":  # group_concat does not sort; string_agg does
-        by_name["actions"] = _sorted_list
     if viewer.pseudonymised:
-        by_name["report_pseudonym"] = privacy.pseudonymiser("report")
-        by_name["structure_pseudonym"] = privacy.pseudonymiser("structure")
+        for purpose in ("report", "structure"):
+            by_name[f"{purpose}_pseudonym"] = Format(
+                privacy.pseudonymiser(purpose), privacy.sql_pseudonymiser(purpose)
+            )
+    return by_name
+
+
+def converters(viewer: Viewer, options: Options) -> list[tuple[int, Callable]]:
+    """(position, function) for each column whose value Python must write (SQLite)."""
+    by_name = {name: f.python for name, f in formats(viewer, options).items() if f.python}
+    by_name["actions"] = _sorted_list  # group_concat does not sort; string_agg does
     names = [column.name for column in columns_for(viewer.role)]
     return [(index, by_name[name]) for index, name in enumerate(names) if name in by_name]
 
 
-def _coordinate(location: str, mark: str):
-    if location == "commune":
-        return lambda value: None
-    if location == "rounded":
-        write = _decimal(mark, 2)
-        return lambda value: write(privacy.round_to_grid(value))
-    return _decimal(mark, 6)
+def _sorted_list(value):
+    return value and LIST_SEPARATOR.join(sorted(value.split(LIST_SEPARATOR)))
+
+
+def formatted_query(viewer: Viewer, filters: dict, options: Options):
+    """The rows as PostgreSQL should write them: every cell already the export's text."""
+    rows = report_rows_query(viewer, filters, "postgresql").order_by(None).subquery("row")
+    by_name = formats(viewer, options)
+    cells = [
+        by_name[column.name].sql(rows.c[column.name])
+        if column.name in by_name
+        else rows.c[column.name]
+        for column in columns_for(viewer.role)
+    ]
+    return sa.select(*cells).order_by(rows.c.key_created_at, rows.c.key_id)
 
 
 class Progress:
@@ -403,25 +452,62 @@ def csv_stream(
     viewer: Viewer, filters: dict, options: Options, progress: Progress
 ) -> Iterator[bytes]:
     """The CSV export as chunks of UTF-8 bytes: BOM and header first, then the rows."""
-    dialect = db.engine.dialect.name
-    query = report_rows_query(viewer, filters, dialect)
-    convert = converters(viewer, options, dialect)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=options.delimiter, lineterminator="\r\n")
     buffer.write(BOM)
-    writer.writerow(column.name for column in columns_for(viewer.role))
+    csv.writer(buffer, delimiter=options.delimiter, lineterminator=LINE_END).writerow(
+        column.name for column in columns_for(viewer.role)
+    )
     yield _drain(buffer)
-    for row in fetch(query, dialect):
-        values = list(row)
-        del values[-KEY_COLUMNS:]
-        for index, function in convert:
-            values[index] = function(values[index])
-        writer.writerow(values)
-        progress.rows += 1
-        if progress.rows % CHUNK == 0:
-            yield _drain(buffer)
-    yield _drain(buffer)
+    if db.engine.dialect.name == "postgresql":
+        yield from _copied(viewer, filters, options, progress)
+    else:
+        yield from _written(viewer, filters, options, progress)
     progress.complete = True
+
+
+def _copied(viewer: Viewer, filters: dict, options: Options, progress: Progress):
+    """PostgreSQL writes the rows itself (COPY … TO STDOUT): the worker only forwards bytes,
+    in chunks of about CHUNK_BYTES, one row at a time as they arrive."""
+    compiled = formatted_query(viewer, filters, options).compile(
+        dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    statement = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, DELIMITER '{options.delimiter}')"
+    connection = db.session.connection().connection.dbapi_connection
+    with connection.cursor() as cursor, cursor.copy(statement, compiled.params) as copy:
+        parts, size = [], 0
+        for row in copy:  # libpq hands COPY data over one row at a time
+            parts.append(row)
+            size += len(row)
+            progress.rows += 1
+            if size >= CHUNK_BYTES:
+                yield b"".join(parts)
+                parts, size = [], 0
+        yield b"".join(parts)
+
+
+def _written(viewer: Viewer, filters: dict, options: Options, progress: Progress):
+    """Rows read in keyset chunks and written by the csv module (SQLite)."""
+    query = report_rows_query(viewer, filters, db.engine.dialect.name)
+    convert = converters(viewer, options)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=options.delimiter, lineterminator=LINE_END)
+    last = None
+    while True:
+        chunk = query
+        if last is not None:
+            chunk = query.where(sa.tuple_(Report.created_at, Report.id) > tuple(last[-2:]))
+        rows = db.session.execute(chunk.limit(CHUNK)).all()
+        for row in rows:
+            values = list(row)
+            del values[-KEY_COLUMNS:]
+            for index, function in convert:
+                values[index] = function(values[index])
+            writer.writerow(values)
+        progress.rows += len(rows)
+        yield _drain(buffer)
+        if len(rows) < CHUNK:
+            return
+        last = rows[-1]
 
 
 def record_export(viewer: Viewer, filters: dict, options: Options, progress: Progress, target):
@@ -477,7 +563,7 @@ DICTIONARY_HEADER = ("name", "label", "type", "allowed_values", "exports", "note
 def dictionary_csv(options: Options) -> bytes:
     buffer = io.StringIO()
     buffer.write(BOM)
-    writer = csv.writer(buffer, delimiter=options.delimiter, lineterminator="\r\n")
+    writer = csv.writer(buffer, delimiter=options.delimiter, lineterminator=LINE_END)
     writer.writerow(DICTIONARY_HEADER)
     for entry in dictionary():
         views = ", ".join(str(VIEW_LABELS[v]) for v in entry["views"])

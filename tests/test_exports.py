@@ -1,14 +1,16 @@
 """Exports: reports as CSV by role, the data dictionary, territories as GeoJSON, the CLI."""
 
 import csv
+import datetime as dt
 import io
+import uuid
 
 import pytest
 import sqlalchemy as sa
 
-from ohpunaises import exports
+from ohpunaises import exports, privacy
 from ohpunaises.extensions import db
-from ohpunaises.models import AuditEvent
+from ohpunaises.models import AuditEvent, Report
 from ohpunaises.vocabulary import ACTIONS, HOUSING
 
 from .conftest import make_structure, make_user
@@ -174,11 +176,63 @@ def test_an_export_is_recorded_in_the_audit_log_with_its_row_count(app, accounts
 
 def test_large_exports_are_streamed_in_chunks(app, accounts, monkeypatch):
     monkeypatch.setattr(exports, "CHUNK", 2)
+    monkeypatch.setattr(exports, "CHUNK_BYTES", 1)
     for _ in range(5):
         accounts["agent"].post("/api/v1/reports", json=SMALLEST)
     response = export(accounts, "coordinator")
     assert response.is_streamed
+    pieces = list(response.iter_encoded())
+    assert len([piece for piece in pieces if piece]) >= 4  # the header, then rows apart
+    response.set_data(b"".join(pieces))
     assert len(read_csv(response)) == 5
+
+
+def test_free_text_and_numbers_are_written_alike_on_every_database(app, accounts):
+    """PostgreSQL writes the CSV itself, SQLite through Python: the text must not differ."""
+    tricky = {
+        **FULL,
+        "notes": '=SOMME(A1); dit "non"\nescalier B',
+        "cost_total": 1000,
+        "cost_household": 0.5,
+    }
+    report_id = accounts["agent"].post("/api/v1/reports", json=tricky).get_json()["id"]
+    response = export(accounts, "coordinator")
+    assert response.get_data().count(b"\r") == 0  # LF line ends, as COPY writes them
+    (row,) = read_csv(response)
+    assert row["notes"] == "'" + tricky["notes"]  # a spreadsheet will not run it
+    assert (row["cost_total"], row["cost_household"]) == ("1000,00", "0,50")
+    assert (row["latitude"], row["longitude"]) == ("45,764310", "4,835670")
+    with app.app_context():
+        report = db.session.get(Report, uuid.UUID(report_id))
+        stored = report.created_at.astimezone(dt.UTC).isoformat("T", "microseconds")
+        assert row["created_at"] == stored
+    assert row["resolved_on"] == row["qpv"] == row["cost_payer"] == ""
+    assert row["anonymised"] == "0"
+
+
+@pytest.mark.parametrize("purpose", ["report", "structure"])
+def test_pseudonyms_are_keyed_hashes_of_the_identifiers(app, accounts, stored, purpose):
+    rows = read_csv(export(accounts, "evaluator"))
+    with app.app_context():
+        pseudonym = privacy.pseudonymiser(purpose)
+        structures = [accounts["agent"].structure_id] * 2 + [accounts["agent_b"].structure_id]
+        identifiers = stored if purpose == "report" else structures
+        assert [row[f"{purpose}_pseudonym"] for row in rows] == [
+            pseudonym(identifier) for identifier in identifiers
+        ]
+
+
+def test_rounded_coordinates_break_ties_as_the_grid_does(app, accounts):
+    points = [(4.835, 45.765), (4.845, 45.755), (4.855, 45.745), (4.8449999, 45.7650001)]
+    for lon, lat in points:
+        location = {"type": "Point", "coordinates": [lon, lat]}
+        accounts["agent"].post("/api/v1/reports", json={**SMALLEST, "location": location})
+    rows = read_csv(export(accounts, "evaluator", "?sep=comma"), delimiter=",")
+    expected = [
+        (f"{privacy.round_to_grid(lat):.2f}", f"{privacy.round_to_grid(lon):.2f}")
+        for lon, lat in points
+    ]
+    assert [(row["latitude"], row["longitude"]) for row in rows] == expected
 
 
 def test_the_dictionary_describes_every_column_with_its_allowed_values(accounts):
