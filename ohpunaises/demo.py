@@ -21,6 +21,7 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 from geoalchemy2.shape import to_shape
 
+from . import data_version
 from .extensions import db
 from .indicators import NATIONAL_MEAN_COST_EUR
 from .models import (
@@ -190,6 +191,7 @@ def create_demo_data(reports: int, seed=None, today=None, progress=None) -> Summ
     drawn = draw_reports(rng, reports, places, qpvs, structures, today)
     write_reports(drawn, summary, progress)
     summary.training_sessions = write_trainings(rng, structures, reports, today)
+    data_version.note_change(db.session())  # COPY is not seen by the session
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
         # Fresh statistics, or the planner keeps estimating the tables empty.

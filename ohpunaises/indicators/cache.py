@@ -2,10 +2,10 @@
 
 Aggregating a million reports takes seconds; reading whether anything changed since takes
 milliseconds. Each worker keeps the raw figures of its last requests; suppression and
-presentation still run per request, for the role asking. Any new, changed or deleted
-report, structure, training session or territory changes the version, so a figure is never
-served stale; and as a change to a report's actions alone does not move its `updated_at`,
-no entry is kept longer than MAX_AGE_SECONDS either.
+presentation still run per request, for the role asking. Any write through the application
+changes the version, so a figure is never served stale; as a write from outside (psql, or on
+SQLite a change to a report's actions alone) may not, no entry is kept longer than
+MAX_AGE_SECONDS either.
 """
 
 import hashlib
@@ -15,6 +15,7 @@ from collections import OrderedDict
 
 import sqlalchemy as sa
 
+from .. import data_version
 from ..extensions import db
 from ..models import Report, Structure, Territory, TrainingSession
 
@@ -25,13 +26,17 @@ _entries: OrderedDict = OrderedDict()
 _lock = threading.Lock()
 
 
-def data_version() -> tuple:
+def current_version() -> tuple:
     """A value that changes whenever data the indicators rest on change.
 
-    Reports change through updates, which move `updated_at` (indexed: read from the end of
-    the index); the count catches deletions. Structures and sessions are few: their rows
-    are summed up whole, as they carry no update time.
+    On PostgreSQL, the data version sequence (see `data_version`): one row read, whatever
+    the number of reports. On SQLite, aggregates of the tables: reports change through
+    updates, which move `updated_at` (indexed: read from the end of the index), and the count
+    catches deletions; structures and sessions are few and summed up whole.
     """
+    version = data_version.current(db.session.connection())
+    if version is not None:
+        return ("sequence", version)
     trainings = sa.select(
         sa.func.count(),
         sa.func.max(TrainingSession.id),
@@ -62,7 +67,7 @@ def _key(scope) -> tuple:
 
 def figures(scope, measure):
     """The figures for this scope: from memory if the data have not changed, else measured."""
-    key = (*_key(scope), data_version())
+    key = (*_key(scope), current_version())
     with _lock:
         found = _entries.get(key)
         if found is not None and time.monotonic() - found[0] < MAX_AGE_SECONDS:
