@@ -9,7 +9,7 @@ PG_MAJOR    := $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
 RUN_PACKAGES  := libsqlite3-mod-spatialite python3-venv
 TEST_PACKAGES := $(RUN_PACKAGES) chromium chromium-driver $(if $(PG_MAJOR),postgresql-$(PG_MAJOR)-postgis-3)
 
-.PHONY: install install-test run test lint format messages clean
+.PHONY: install install-test run test lint format messages bench soak clean
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -45,6 +45,12 @@ lint: install
 
 test: install-test lint  ## the whole suite, on SpatiaLite and on PostGIS
 	$(BIN)/pytest
+
+bench: install-test  ## every benchmark against its baseline, on scratch PostGIS databases
+	$(BIN)/python bench/run.py
+
+soak: install-test  ## the reliability suite at full size
+	OHPUNAISES_SOAK=full $(BIN)/pytest tests/test_reliability.py
 
 format: install
 	$(BIN)/ruff format .

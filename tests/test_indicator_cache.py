@@ -30,7 +30,9 @@ def test_changing_only_a_reports_actions_shows_at_once(accounts):
     before = whole(accounts, "share_non_chemical")
     url = f"/api/v1/reports/{created.get_json()['id']}"
     etag = created.headers["ETag"]
-    changed = accounts["agent"].patch(url, json={"actions": ["heat_treatment"]}, headers={"If-Match": etag})
+    changed = accounts["agent"].patch(
+        url, json={"actions": ["heat_treatment"]}, headers={"If-Match": etag}
+    )
     assert changed.status_code == 200
     assert whole(accounts, "share_non_chemical") > before
 
