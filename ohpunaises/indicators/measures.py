@@ -110,6 +110,8 @@ def _groupings(group):
 def _aggregate(query, group=None, dims=()) -> dict:
     """Rows of an aggregate query keyed (territory id or None, *dimension values)."""
     dims = [dim.label(f"d{index}") for index, dim in enumerate(dims)]
+    if group is not None and db.engine.dialect.name == "postgresql":
+        return _aggregate_once(query, group, dims)
     rows = {}
     for grouping in _groupings(group):
         by = [*dims] + ([grouping.label("g")] if grouping is not None else [])
@@ -122,6 +124,21 @@ def _aggregate(query, group=None, dims=()) -> dict:
             if grouping is not None and key_group is None:
                 continue  # outside every territory of the level; counted in the whole
             rows[(key_group, *(mapping[dim.name] for dim in dims))] = mapping
+    return rows
+
+
+def _aggregate_once(query, group, dims) -> dict:
+    """The whole and the territories in one pass over the rows (PostgreSQL's GROUPING SETS)."""
+    grouping = group.label("g")
+    sets = sa.func.grouping_sets(sa.tuple_(*dims), sa.tuple_(*dims, grouping))
+    grouped = query.add_columns(*dims, grouping, sa.func.grouping(group).label("whole"))
+    rows = {}
+    for row in db.session.execute(grouped.group_by(sets)):
+        mapping = row._mapping
+        if not mapping["whole"] and mapping["g"] is None:
+            continue  # outside every territory of the level; counted in the whole
+        key_group = None if mapping["whole"] else mapping["g"]
+        rows[(key_group, *(mapping[dim.name] for dim in dims))] = mapping
     return rows
 
 
