@@ -2,7 +2,8 @@
 read, that nothing has changed since it computed its figures.
 
 On PostgreSQL it is the sequence `data_version`, advanced once after each commit of a
-session that wrote anything (ORM flush or INSERT/UPDATE/DELETE statement): reading it costs
+session that wrote to a table the figures rest on (ORM flush or INSERT/UPDATE/DELETE
+statement): reading it costs
 the same with ten reports or ten million, and a sequence never blocks concurrent writers.
 It moves after the commit, never before, so that no figure computed before a change is ever
 kept under the version that follows it. A write made outside the application (psql) does
@@ -11,6 +12,8 @@ not move it; the cache's maximum age bounds how long that goes unseen.
 SQLite has no sequence: `current` returns None there, and the cache falls back on
 aggregates of the tables themselves, which cost little at the embedded database's size.
 """
+
+import itertools
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -30,14 +33,33 @@ def current(connection) -> int | None:
     return connection.execute(sa.text(f"SELECT last_value FROM {SEQUENCE}")).scalar_one()
 
 
+# What the figures rest on; sign-ins and token use, which write too, leave the version be.
+TRACKED_TABLES = frozenset(
+    {
+        "reports",
+        "report_actions",
+        "report_status_changes",
+        "structures",
+        "training_sessions",
+        "territories",
+        "deployments",
+        "deployment_territories",
+    }
+)
+
+
 @sa.event.listens_for(Session, "after_flush")
 def _flushed(session, _context):
-    note_change(session)
+    # The session still lists what it has just flushed.
+    changed = itertools.chain(session.new, session.dirty, session.deleted)
+    if any(getattr(item, "__tablename__", None) in TRACKED_TABLES for item in changed):
+        note_change(session)
 
 
 @sa.event.listens_for(Session, "do_orm_execute")
 def _executed(state):
-    if state.is_insert or state.is_update or state.is_delete:
+    writes = state.is_insert or state.is_update or state.is_delete
+    if writes and state.statement.table.name in TRACKED_TABLES:
         note_change(state.session)
 
 

@@ -59,3 +59,13 @@ def test_the_version_moves_after_a_commit_on_postgresql(app, database_kind):
         assert moved > first
     else:
         assert first is None and moved is None
+
+
+def test_signing_in_and_using_a_token_leave_the_version_be(app, accounts, database_kind):
+    with app.app_context():
+        first = data_version.current(db.session.connection())
+        db.session.rollback()
+    assert accounts["agent"].get("/api/v1/me").status_code == 200  # records the token's use
+    with app.app_context():
+        assert data_version.current(db.session.connection()) == first
+        db.session.rollback()
