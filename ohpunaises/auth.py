@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import g, request
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from .extensions import db, login_manager
 from .models import ApiToken, Report, Structure, TrainingSession, User
@@ -65,8 +66,11 @@ def issue_token(user: User, name: str = "", days: int | None = 365) -> tuple[str
 
 def user_for_token(token: str) -> User | None:
     """The active user behind a usable bearer token."""
+    # The user and their structure come in the same query: every API request needs them.
     record = db.session.scalar(
-        sa.select(ApiToken).where(ApiToken.token_hash == token_digest(token))
+        sa.select(ApiToken)
+        .where(ApiToken.token_hash == token_digest(token))
+        .options(joinedload(ApiToken.user).joinedload(User.structure))
     )
     now = utcnow()
     if record is None or not record.is_usable(now) or not record.user.active:

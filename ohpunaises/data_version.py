@@ -71,5 +71,5 @@ def _committed(session):
     if engine.dialect.name != "postgresql":
         return
     with engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
         connection.execute(sa.text(f"SELECT nextval('{SEQUENCE}')"))
-        connection.commit()

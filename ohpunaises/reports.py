@@ -83,7 +83,9 @@ def fingerprint(data: dict, structure_id: int) -> str:
 def create_report(data: dict, user, source: str) -> tuple[Report, bool]:
     """Store a report, or return the one already stored under its UUID.
 
-    Returns (report, created). A known UUID with other content is a 409.
+    Returns (report, created). A known UUID with other content is a 409. Should another
+    request store the same UUID between the check and the insert, the flush raises
+    IntegrityError: `store_report` (or a batch's savepoint) then asks again.
     """
     structure = structure_for(data.get("structure_id"), user)
     digest = fingerprint(data, structure.id)
@@ -93,13 +95,18 @@ def create_report(data: dict, user, source: str) -> tuple[Report, bool]:
         return replay(existing, digest), False
     report = new_report(data, structure, user, source, place(data))
     report.id, report.payload_hash = report_id, digest
-    try:
-        with db.session.begin_nested():
-            db.session.add(report)
-    except sa.exc.IntegrityError:
-        # Another request stored the same UUID meanwhile.
-        return replay(db.session.get(Report, report_id), digest), False
+    db.session.add(report)
+    db.session.flush()
     return report, True
+
+
+def store_report(data: dict, user, source: str) -> tuple[Report, bool]:
+    """`create_report` as the request's whole transaction: a concurrent twin is replayed."""
+    try:
+        return create_report(data, user, source)
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        return create_report(data, user, source)  # finds the twin's report this time
 
 
 def replay(existing: Report, digest: str) -> Report:
@@ -156,9 +163,9 @@ def new_report(data, structure, user, source, placement) -> Report:
         source=source,
         intervention_date=data["intervention_date"],
         location=WKTElement(point_wkt(*location["coordinates"]), srid=4326) if location else None,
-        commune_id=placement.commune.id,
-        arrondissement_id=placement.arrondissement.id if placement.arrondissement else None,
-        qpv_id=placement.qpv.id if placement.qpv else None,
+        commune=placement.commune,
+        arrondissement=placement.arrondissement,
+        qpv=placement.qpv,
         housing=data["housing"],
         status=data.get("status", "ongoing"),
         resolved_on=data.get("resolved_on"),

@@ -6,6 +6,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from ohpunaises import reports as reports_service
 from ohpunaises.extensions import db
 from ohpunaises.models import Report
 
@@ -52,6 +53,38 @@ def test_retrying_the_same_uuid_and_content_returns_the_stored_report(app, accou
     second = accounts["agent"].post("/api/v1/reports", json=payload)
     assert (first.status_code, second.status_code) == (201, 200)
     assert second.get_json() == first.get_json()
+    assert report_count(app) == 1
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["single", "batch"])
+def test_a_twin_stored_between_the_check_and_the_insert_is_replayed(
+    app, accounts, database_kind, monkeypatch, batch
+):
+    if database_kind == "spatialite":
+        pytest.skip("SQLite takes the write lock at BEGIN IMMEDIATE: no twin can slip in")
+    payload = {**SMALLEST, "id": str(uuid.uuid4())}
+    agent, place = accounts["agent"], reports_service.place
+    twins = []
+
+    def place_after_a_twin(data):
+        # The same report arrives through another request (its own session and connection)
+        # after this one found no report under the UUID, and is stored first.
+        if not twins:
+            twins.append(None)  # the twin's own request goes straight through
+            with app.app_context():  # so that it has a session of its own
+                twins[0] = agent.post("/api/v1/reports", json=payload)
+        return place(data)
+
+    monkeypatch.setattr(reports_service, "place", place_after_a_twin)
+    if batch:
+        body = agent.post("/api/v1/reports/batch", json={"reports": [payload]}).get_json()
+        status, view = body["results"][0]["status"], body["results"][0]["report"]
+    else:
+        response = agent.post("/api/v1/reports", json=payload)
+        status, view = response.status_code, response.get_json()
+    assert twins[0].status_code == 201
+    stored = {k: v for k, v in twins[0].get_json().items() if k in view}  # batch: no dwelling
+    assert (status, view) == (200, stored)
     assert report_count(app) == 1
 
 

@@ -93,7 +93,7 @@ def save_posted_report(user, places) -> Report | dict:
     if errors:
         return errors
     try:
-        report, _created = service.create_report(ReportCreateSchema().load(data), user, "form")
+        report, _created = service.store_report(ReportCreateSchema().load(data), user, "form")
         db.session.commit()
     except ma.ValidationError as error:
         return schema_errors(error.messages)
