@@ -427,12 +427,28 @@ def _static(assets) -> list[tuple[str, str]]:
 
 
 def render_parts(folium_map: folium.Map) -> tuple[Markup, Markup, Markup]:
-    """The header, body and script of the folium page, to place in our own template."""
+    """The header, body and script of the folium page, to place in our own template.
+
+    Figure.render would render each piece folium wrote a second time, as a jinja2 template:
+    text from the database ("{{ … }}" in a structure's name) would run as template code. So
+    the elements render once, and the pieces they wrote are joined as written.
+    """
     root = folium_map.get_root()
-    root.render()
+    for element in root._children.values():
+        element.render()
     # folium's own header for the map sizes <html> and <body> to the window and sets the
     # viewport: the page's layout is ours, so only the map's size stays.
     sizing = f"<style>#{folium_map.get_name()} {{ width: 100%; height: 100%; }}</style>"
     root.header.add_child(Element(sizing), name=folium_map.get_name())
     root.header._children.pop("meta_http", None)  # base.html declares the charset
-    return tuple(Markup(part.render()) for part in (root.header, root.html, root.script))
+    return tuple(Markup(as_written(part)) for part in (root.header, root.html, root.script))
+
+
+def as_written(part: Element) -> str:
+    """A part of the page: the pieces written by the first rendering, and the asset links."""
+    return "\n".join(
+        piece._template_str
+        if type(piece) is Element and piece._template_str is not None
+        else piece.render()
+        for piece in part._children.values()
+    )
