@@ -1,10 +1,14 @@
 """The application factory."""
 
 import os
+import secrets
+from urllib.parse import unquote_to_bytes
 
-from flask import Flask, has_request_context, jsonify, request
+from flask import Flask, abort, current_app, g, has_request_context, jsonify, request
+from flask_babel import gettext as _
 
 from . import cli, web
+from .api import PREFIX as API_PREFIX
 from .api import register_api
 from .config import load_settings
 from .database import configure_engine, database_is_reachable
@@ -20,8 +24,11 @@ def create_app(environ: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(load_settings(app.instance_path, {**os.environ, **(environ or {})}))
     app.json.sort_keys = False
+    # Before the extensions' hooks: CSRFProtect's reads the form, which must be checked first.
+    app.before_request(check_request_body)
     register_extensions(app)
     register_blueprints(app)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.after_request(harden)
     cli.register_commands(app)
     return app
@@ -44,10 +51,80 @@ def register_extensions(app):
         configure_engine(app)
 
 
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def check_request_body():
+    """Bodies the views can trust: within the size limit, and for pages, their forms' own.
+
+    A chunked body has no Content-Length: werkzeug then stops reading at the limit without
+    a word, so a body that reaches it is refused here (413). The pages' forms post
+    URL-encoded UTF-8 and nothing else (415, 400): werkzeug would read another body as an
+    empty form, and keep invalid UTF-8 as "%FF" text. The API's parser checks its JSON.
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint is None:
+        return
+    size = request.content_length
+    if size is None and request.environ.get("wsgi.input_terminated"):
+        size = len(request.get_data())
+        if request.max_content_length is not None and size >= request.max_content_length:
+            abort(413)
+    if request.path.startswith(API_PREFIX):
+        return
+    if size and request.mimetype != FORM_TYPE:
+        abort(415, _("Envoyez le formulaire de la page (Content-Type: %(type)s).", type=FORM_TYPE))
+    try:
+        unquote_to_bytes(request.get_data().replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        abort(400, _("Le formulaire contient des octets qui ne sont pas du texte UTF-8."))
+
+
+def csp_nonce() -> str:
+    """This response's script nonce: every inline <script> of a page carries it."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(18)
+    return g.csp_nonce
+
+
+def content_security_policy(nonce: str, frame_ancestors, tile_origin: str | None) -> str:
+    """The policy of an HTML page: its own scripts and the nonced inline ones, nothing else."""
+    images = ["'self'", "data:", *([tile_origin] if tile_origin else [])]  # tiles: the maps'
+    directives = {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", f"'nonce-{nonce}'"],
+        # Styles may be inline: Leaflet, folium and the legend set style attributes and
+        # <style> blocks. Scripts may not: no 'unsafe-inline', no 'unsafe-eval' for them.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": images,
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": list(frame_ancestors),
+    }
+    return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
+
+
+# Data (JSON, CSV) is never a document: it runs nothing, loads nothing, is framed nowhere.
+DATA_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+
 def harden(response):
-    """Headers every response carries; pages that may be framed say so themselves."""
+    """Headers every response carries, and the Content-Security-Policy of pages and data.
+
+    Pages may be framed by no site unless their view widens `g.frame_ancestors` (the
+    embedded map); the policy is written here only, so that a page sends one policy.
+    """
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype == "text/html":
+        frame_ancestors = g.get("frame_ancestors", ("'none'",))
+        tiles = current_app.config["TILE_ORIGIN"]
+        policy = content_security_policy(csp_nonce(), frame_ancestors, tiles)
+        response.headers["Content-Security-Policy"] = policy
+        if frame_ancestors == ("'none'",):
+            response.headers.setdefault("X-Frame-Options", "DENY")
+    elif response.is_json or response.mimetype == "text/csv":
+        response.headers.setdefault("Content-Security-Policy", DATA_POLICY)
     return response
 
 

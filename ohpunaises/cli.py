@@ -19,6 +19,7 @@ from .reports import ReportError
 from .territories import (
     CODE_CANDIDATES,
     LEVELS,
+    MAX_FILE_MEGABYTES,
     NAME_CANDIDATES,
     PARENT_CANDIDATES,
     POPULATION_CANDIDATES,
@@ -41,6 +42,27 @@ class CommandError(click.ClickException):
         click.echo(_("Erreur : %(message)s", message=self.format_message()), err=True)
 
 
+def checked_text(value: str, option: str, maximum: int, minimum: int = 0) -> str:
+    """An option's text as the database can store it, or a clear refusal."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        storable = False  # bytes that are not UTF-8 reach Python as lone surrogates
+    else:
+        storable = "\x00" not in value
+    if not storable or not minimum <= len(value) <= maximum:
+        raise CommandError(
+            _(
+                "%(option)s : texte de %(min)d à %(max)d caractères attendu, en UTF-8 et sans "
+                "caractère nul.",
+                option=option,
+                min=minimum,
+                max=maximum,
+            )
+        )
+    return value
+
+
 territories_cli = AppGroup("territories", help="Territoires : chargement et liste.")
 
 
@@ -58,6 +80,13 @@ territories_cli = AppGroup("territories", help="Territoires : chargement et list
 )
 @click.option("--csv-code-column", default="code_insee", show_default=True)
 @click.option("--csv-population-column", default="pop_municipale_insee_cog2026", show_default=True)
+@click.option(
+    "--max-size-mb",
+    type=click.IntRange(1),
+    default=MAX_FILE_MEGABYTES,
+    show_default=True,
+    help="Taille maximale du fichier GeoJSON, en Mo (il est lu en entier en mémoire).",
+)
 def load_territories(
     path,
     level,
@@ -68,10 +97,11 @@ def load_territories(
     population_csv,
     csv_code_column,
     csv_population_column,
+    max_size_mb,
 ):
     """Charge ou met à jour les territoires d'un fichier GeoJSON (WGS84)."""
     try:
-        features = read_geojson(path)
+        features = read_geojson(path, max_size_mb)
         rows = parse_features(
             features,
             pick_property(features, code_property, CODE_CANDIDATES),
@@ -163,11 +193,12 @@ tokens_cli = AppGroup("tokens", help="Jetons d'API.")
 @click.option("--onboarded", type=click.DateTime(["%Y-%m-%d"]), help="Date d'entrée au programme.")
 def create_structure(name, kind, commune, onboarded):
     """Crée une structure ; son numéro est seul sur la dernière ligne."""
-    territory = territory_by_code(commune, "commune")
+    name = checked_text(name.strip(), "--name", 200, minimum=1)
+    territory = territory_by_code(checked_text(commune, "--commune", 20), "commune")
     if territory is None:
         raise CommandError(_("Commune inconnue : %(code)s.", code=commune))
     structure = Structure(
-        name=name.strip(),
+        name=name,
         kind=kind,
         commune=territory,
         deployment=deployment_covering(territory),
@@ -187,12 +218,15 @@ def create_structure(name, kind, commune, onboarded):
 @click.option("--name", "display_name", default="", help="Nom affiché.")
 def create_user(email, role, structure_id, password, display_name):
     """Crée un compte."""
-    email = email.strip().lower()
+    email = checked_text(email.strip().lower(), "--email", 254)
+    display_name = checked_text(display_name, "--name", 120)
     if "@" not in email or db.session.scalar(sa.select(User.id).where(User.email == email)):
         raise CommandError(_("Adresse invalide ou déjà utilisée : %(email)s.", email=email))
     structure = db.session.get(Structure, structure_id) if structure_id else None
     if role in ("agent", "partner_admin") and structure is None:
         raise CommandError(_("Ce rôle demande une structure existante (--structure)."))
+    if password is not None:
+        checked_text(password, "--password", 1000, minimum=1)
     shown = password is None
     password = password or secrets.token_urlsafe(12)
     user = User(
@@ -215,7 +249,9 @@ def create_user(email, role, structure_id, password, display_name):
 @click.option("--days", type=click.IntRange(1, 730), default=365, show_default=True)
 def create_token(email, name, days):
     """Crée un jeton d'API, affiché une seule fois, seul sur la dernière ligne."""
-    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    name = checked_text(name, "--name", 100)
+    email = checked_text(email.strip().lower(), "--email", 254)
+    user = db.session.scalar(sa.select(User).where(User.email == email))
     if user is None:
         raise CommandError(_("Compte inconnu : %(email)s.", email=email))
     token, record = issue_token(user, name, days)
@@ -275,7 +311,8 @@ def export_reports(out, email, role, sep, dates, location, **filters):
 
 def _export_viewer(email, role):
     if email:
-        user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+        email = checked_text(email.strip().lower(), "--as", 254)
+        user = db.session.scalar(sa.select(User).where(User.email == email))
         if user is None:
             raise CommandError(_("Compte inconnu : %(email)s.", email=email))
         if user.role not in exports.ROW_EXPORTERS:

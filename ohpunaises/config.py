@@ -1,6 +1,7 @@
 """Settings read from the environment and checked at start-up."""
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -93,6 +94,32 @@ def _tile_url(env):
     return url
 
 
+TILE_HOST = re.compile(r"([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?")
+
+
+def tile_origin(url: str) -> str | None:
+    """The origin the maps load their tiles from, as the Content-Security-Policy names it.
+
+    None for tiles served by the site itself (a path); a subdomain placeholder such as
+    `{s}.tile.example.org` becomes the wildcard `*.tile.example.org`.
+    """
+    if url.startswith("/") and not url.startswith("//"):
+        return None
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0]
+    labels = host.split(".")
+    templated = [index for index, label in enumerate(labels) if "{" in label or "}" in label]
+    if templated:
+        labels = ["*", *labels[templated[-1] + 1 :]]
+    fixed = ".".join(labels[1:] if templated else labels)
+    if scheme not in ("http", "https") or not fixed or not TILE_HOST.fullmatch(fixed):
+        raise ConfigError(
+            "OHPUNAISES_TILE_URL doit être une adresse http(s)://hôte/… ou un chemin /… "
+            f"(reçu : {url!r})."
+        )
+    return f"{scheme}://{'.'.join(labels)}"
+
+
 def _origins(env, name):
     """Origins (scheme://host[:port]) separated by spaces or commas."""
     origins = (env.get(name) or "").replace(",", " ").split()
@@ -114,6 +141,7 @@ def load_settings(instance_path: str, env=None) -> dict:
             f"OHPUNAISES_ENV doit valoir {', '.join(ENVIRONMENTS)} (reçu : {environment!r})."
         )
     uri = database_uri(env.get("DATABASE_URL"), instance_path)
+    tiles = _tile_url(env)
     return {
         "ENV_NAME": environment,
         "TESTING": environment == "test",
@@ -143,7 +171,8 @@ def load_settings(instance_path: str, env=None) -> dict:
         # The phone form's outbox may send hours after the page was loaded: the CSRF token
         # lives as long as the session.
         "WTF_CSRF_TIME_LIMIT": None,
-        "TILE_URL": _tile_url(env),
+        "TILE_URL": tiles,
+        "TILE_ORIGIN": tile_origin(tiles),
         "TILE_ATTRIBUTION": env.get("OHPUNAISES_TILE_ATTRIBUTION") or OSM_ATTRIBUTION,
         # The embeddable map is public (suppressed aggregates, no sign-in): off unless asked.
         "EMBED": _flag(env, "OHPUNAISES_EMBED", False),

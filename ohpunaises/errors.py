@@ -39,6 +39,18 @@ def render_error_page(error):
     """An HTML error page, in French, for every path outside the API."""
     code = error.code or 500
     title = TITLES.get(code, error.name)
-    detail = DETAILS.get(code, error.description)
+    detail = own_words(error) or DETAILS.get(code, error.description)
     page = render_template("web/error.html", error=error, error_title=title, error_detail=detail)
     return page, code
+
+
+def own_words(error) -> str | None:
+    """What a view said when it stopped with `abort(code, _("…"))`, in French like the rest.
+
+    Only werkzeug's own exceptions raised with a description of their own: the libraries'
+    (CSRF, rate limits) describe themselves in English, and get the usual detail instead.
+    """
+    explicit = "description" in vars(error)  # werkzeug keeps a given description on the error
+    if type(error).__module__ != "werkzeug.exceptions" or not explicit:
+        return None
+    return error.description

@@ -62,12 +62,16 @@ for field_class, messages in FIELD_MESSAGES.items():
 
 
 class Text(ma.fields.String):
-    """A string without NUL characters, which PostgreSQL cannot store or compare."""
+    """A string the databases can store: no NUL character, no lone surrogate ("\\ud800")."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         if "\x00" in text:
             raise ma.ValidationError(_("Caractère nul interdit."))
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise self.make_error("invalid_utf8") from error
         return text
 
 

@@ -20,6 +20,10 @@ CODE_CANDIDATES = ("code_insee", "code", "code_qp", "insee", "insee_com")
 NAME_CANDIDATES = ("nom", "name", "lib_qp", "nom_qp", "libelle")
 POPULATION_CANDIDATES = ("population_municipale", "population", "pop")
 PARENT_CANDIDATES = ("commune_parente",)
+CODE_LENGTH, NAME_LENGTH = 20, 200  # the columns' sizes
+MAX_POPULATION = 2**31 - 1  # an integer column
+MEGABYTE = 1_000_000
+MAX_FILE_MEGABYTES = 200  # a file is parsed whole, in several times its size of memory
 
 
 class TerritoryFileError(ValueError):
@@ -127,14 +131,31 @@ def deployment_covering(commune: Territory) -> Deployment | None:
 # Reading a territory file ------------------------------------------------------------------
 
 
-def read_geojson(path: Path) -> list[dict]:
-    """The features of a GeoJSON FeatureCollection, or a TerritoryFileError."""
+def read_geojson(path: Path, max_megabytes: int = MAX_FILE_MEGABYTES) -> list[dict]:
+    """The features of a GeoJSON FeatureCollection, or a TerritoryFileError.
+
+    The whole file is read in memory, hence a limit on its size, checked before reading.
+    """
+    try:
+        size = Path(path).stat().st_size
+    except OSError as error:
+        raise _unreadable(path, error) from error
+    if size > max_megabytes * MEGABYTE:
+        raise TerritoryFileError(
+            _(
+                "%(path)s dépasse la limite de %(limit)d Mo (%(size)d octets) : si c'est "
+                "bien le fichier voulu, relevez la limite avec --max-size-mb.",
+                path=path,
+                size=size,
+                limit=max_megabytes,
+            )
+        )
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise TerritoryFileError(
-            _("%(path)s n'est pas un fichier GeoJSON lisible : %(error)s", path=path, error=error)
-        ) from error
+    except RecursionError as error:
+        raise _unreadable(path, _("structure trop imbriquée")) from error
+    except (OSError, ValueError) as error:  # JSON, UTF-8 and overlong numbers alike
+        raise _unreadable(path, error) from error
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise TerritoryFileError(_("%(path)s n'est pas une FeatureCollection GeoJSON.", path=path))
     features = data.get("features")
@@ -143,11 +164,18 @@ def read_geojson(path: Path) -> list[dict]:
     return features
 
 
+def _unreadable(path, reason) -> TerritoryFileError:
+    return TerritoryFileError(
+        _("%(path)s n'est pas un fichier GeoJSON lisible : %(error)s", path=path, error=reason)
+    )
+
+
 def pick_property(features: list[dict], given: str | None, candidates) -> str | None:
     """The property holding `what`: the one given, or the first usual name present."""
     if given:
         return given
-    properties = features[0].get("properties") or {}
+    first = features[0] if isinstance(features[0], dict) else {}
+    properties = first.get("properties") if isinstance(first.get("properties"), dict) else {}
     return next((name for name in candidates if name in properties), None)
 
 
@@ -176,21 +204,45 @@ def _parse_feature(number, feature, code_key, name_key, population_key, parent_k
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         raise TerritoryFileError(_("Entité n° %(n)d : ce n'est pas une Feature.", n=number))
     properties = feature.get("properties") or {}
-    code = _required_text(number, properties, code_key)
-    name = _required_text(number, properties, name_key)
+    if not isinstance(properties, dict):
+        raise TerritoryFileError(
+            _("Entité n° %(n)d : « properties » doit être un objet.", n=number)
+        )
+    code = _required_text(number, properties, code_key, CODE_LENGTH)
+    name = _required_text(number, properties, name_key, NAME_LENGTH)
     population = _population(number, properties.get(population_key)) if population_key else None
     parent = properties.get(parent_key) if parent_key else None
     shape = _multipolygon(number, code, feature.get("geometry"))
     return TerritoryRow(code, name, shape, population, str(parent) if parent else None)
 
 
-def _required_text(number, properties, key):
+def _required_text(number, properties, key, maximum):
     value = properties.get(key)
     if value is None or str(value).strip() == "":
         raise TerritoryFileError(
             _("Entité n° %(n)d : propriété « %(key)s » absente ou vide.", n=number, key=key)
         )
-    return str(value).strip()
+    text = str(value).strip()
+    if isinstance(value, dict | list | bool) or len(text) > maximum or not _storable(text):
+        raise TerritoryFileError(
+            _(
+                "Entité n° %(n)d : propriété « %(key)s » invalide (texte de %(max)d caractères "
+                "au plus attendu, sans caractère nul).",
+                n=number,
+                key=key,
+                max=maximum,
+            )
+        )
+    return text
+
+
+def _storable(text: str) -> bool:
+    """No NUL and no lone surrogate: what PostgreSQL and SQLite can store."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
 
 
 def _population(number, value):
@@ -198,9 +250,9 @@ def _population(number, value):
         return None
     try:
         population = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999 is infinite
         population = -1
-    if population < 0:
+    if not 0 <= population <= MAX_POPULATION:
         raise TerritoryFileError(
             _("Entité n° %(n)d : population invalide (%(value)s).", n=number, value=value)
         )
@@ -208,6 +260,7 @@ def _population(number, value):
 
 
 def _multipolygon(number, code, data):
+    _check_rings(number, code, data)
     try:
         shape = geometry.shape(data)
     except (GeometryTypeError, AttributeError, TypeError, ValueError, KeyError, IndexError):
@@ -242,6 +295,43 @@ def _multipolygon(number, code, data):
     return shape if shape.geom_type == "MultiPolygon" else geometry.MultiPolygon([shape])
 
 
+def _check_rings(number, code, data):
+    """The rings of a (multi)polygon as RFC 7946 wants them, before shapely mends or warns:
+    finite coordinates, at least four positions, the last one repeating the first."""
+    kind = data.get("type") if isinstance(data, dict) else None
+    coordinates = data.get("coordinates") if kind in ("Polygon", "MultiPolygon") else None
+    if not isinstance(coordinates, list):
+        return  # not a polygon: _multipolygon says so
+    polygons = coordinates if kind == "MultiPolygon" else [coordinates]
+    rings = [ring for polygon in polygons if isinstance(polygon, list) for ring in polygon]
+
+    def refuse(why):
+        return TerritoryFileError(
+            _(
+                "Entité n° %(n)d (%(code)s) : géométrie invalide (%(why)s).",
+                n=number,
+                code=code,
+                why=why,
+            )
+        )
+
+    for ring in rings:
+        if not isinstance(ring, list) or not all(_position(point) for point in ring):
+            raise refuse(_("coordonnée non numérique ou non finie, comme NaN"))
+        if len(ring) < 4:
+            raise refuse(_("anneau de moins de 4 positions"))
+        if ring[0] != ring[-1]:
+            raise refuse(_("anneau non fermé : la dernière position doit répéter la première"))
+
+
+def _position(point) -> bool:
+    return (
+        isinstance(point, list)
+        and len(point) in (2, 3)
+        and all(type(value) in (int, float) and math.isfinite(value) for value in point)
+    )
+
+
 def read_population_csv(path: Path, code_column: str, population_column: str) -> dict[str, int]:
     """Populations by territory code from a CSV file (`,` or `;` separated)."""
     try:
@@ -250,6 +340,15 @@ def read_population_csv(path: Path, code_column: str, population_column: str) ->
         raise TerritoryFileError(
             _("Fichier de population illisible : %(error)s", error=error)
         ) from error
+    try:
+        return _populations(text, code_column, population_column)
+    except csv.Error as error:  # a NUL byte, no separator to be found…
+        raise TerritoryFileError(
+            _("Fichier de population illisible : %(error)s", error=error)
+        ) from error
+
+
+def _populations(text, code_column, population_column):
     dialect = csv.Sniffer().sniff(text.splitlines()[0] if text else ",", delimiters=",;")
     reader = csv.DictReader(text.splitlines(), dialect=dialect)
     missing = {code_column, population_column} - set(reader.fieldnames or ())
@@ -265,11 +364,12 @@ def read_population_csv(path: Path, code_column: str, population_column: str) ->
         value = (row[population_column] or "").strip()
         if not value:
             continue
-        if not value.isdigit():
+        digits = value.isascii() and value.isdigit() and len(value) <= 10
+        if not (digits and int(value) <= MAX_POPULATION):
             raise TerritoryFileError(
                 _("Ligne %(line)d : population invalide (%(value)s).", line=line, value=value)
             )
-        populations[row[code_column].strip()] = int(value)
+        populations[(row[code_column] or "").strip()] = int(value)
     return populations
 
 

@@ -198,9 +198,15 @@ def test_qpv_outlines_appear_once_qpvs_are_loaded(dataset):
     assert "Les Minguettes &lt;test&gt;" in html and "<test>" not in html
 
 
+def frame_ancestors(response) -> str:
+    """The frame-ancestors directive of the page's one Content-Security-Policy."""
+    (policy,) = response.headers.getlist("Content-Security-Policy")
+    return next(d for d in policy.split("; ") if d.startswith("frame-ancestors "))
+
+
 def test_the_map_page_may_be_framed_by_no_site(dataset):
     response = page_as(dataset, "institution")
-    assert response.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
+    assert frame_ancestors(response) == "frame-ancestors 'none'"
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
@@ -215,7 +221,7 @@ def test_the_embedded_map_is_public_suppressed_and_framed_by_the_configured_site
     embed = make_app(OHPUNAISES_EMBED="1", OHPUNAISES_EMBED_ORIGINS=origins)
     response = embed.test_client().get("/carte/embed?indicator=reports")
     assert response.status_code == 200
-    assert response.headers["Content-Security-Policy"] == (
+    assert frame_ancestors(response) == (
         "frame-ancestors 'self' https://www.grandlyon.com https://ars.example.fr"
     )
     assert "X-Frame-Options" not in response.headers
@@ -228,7 +234,7 @@ def test_the_embedded_map_is_public_suppressed_and_framed_by_the_configured_site
 
 def test_the_embedded_map_without_origins_stays_on_this_site(dataset, make_app):
     response = make_app(OHPUNAISES_EMBED="1").test_client().get("/carte/embed")
-    assert response.headers["Content-Security-Policy"] == "frame-ancestors 'self'"
+    assert frame_ancestors(response) == "frame-ancestors 'self'"
     assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
 
 

@@ -1,6 +1,7 @@
 """The JSON API, under /api/v1, documented by the OpenAPI document generated from its schemas."""
 
 import http
+import json
 from importlib import resources
 
 import flask_smorest
@@ -10,6 +11,7 @@ from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest.spec import prepare_response
+from flask_wtf.csrf import CSRFError
 from webargs.flaskparser import FlaskParser, abort
 
 from ..auth import Forbidden, authenticated_by_token, bearer_token, token_digest
@@ -25,15 +27,26 @@ class JSONParser(FlaskParser):
     """Reads JSON bodies, refusing other content types and malformed JSON in French."""
 
     def _raw_load_json(self, req):
-        if req.content_length and not req.is_json:
+        if not req.is_json and (req.content_length or req.get_data(cache=True)):  # or chunked
             abort(415, message=_("Envoyez un corps JSON (Content-Type: application/json)."))
         try:
             return super()._raw_load_json(req)
         except RecursionError:
             abort(400, message=_("Corps JSON trop imbriqué."))
+        except json.JSONDecodeError:
+            raise  # webargs hands it to _handle_invalid_json_error
+        except ValueError:  # Python refuses integers of thousands of digits
+            abort(400, message=_("Corps JSON illisible : un nombre compte trop de chiffres."))
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
-        abort(400, message=_("Corps JSON illisible : %(error)s", error=error))
+        if isinstance(error.__cause__, UnicodeDecodeError):
+            message = _(
+                "Corps JSON illisible : octet %(position)d, ce n'est pas du texte UTF-8.",
+                position=error.__cause__.start + 1,
+            )
+        else:
+            message = _("Corps JSON illisible : %(error)s", error=error)
+        abort(400, message=message)
 
 
 class ApiBlueprint(flask_smorest.Blueprint):
@@ -107,6 +120,8 @@ def register_api(app):
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL=f"{PREFIX}/docs/assets/",
+        # No badge from validator.swagger.io: the docs load nothing from another site.
+        OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None},
         API_SPEC_OPTIONS={
             "servers": [{"url": "/"}],
             "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
@@ -119,6 +134,7 @@ def register_api(app):
         csrf.exempt(module.blp)
     app.register_blueprint(docs_assets)
     app.register_error_handler(Forbidden, forbidden)
+    app.register_error_handler(CSRFError, csrf_refused)
     login_manager.unauthorized_handler(unauthorized)
 
 
@@ -126,6 +142,14 @@ def forbidden(_error):
     if request.path.startswith(PREFIX):
         return problem(403)
     return render_error_page(werkzeug.exceptions.Forbidden())
+
+
+def csrf_refused(_error):
+    """A form or a cookie-session write without its CSRF token, or with a stale one."""
+    detail = _("Jeton de sécurité (CSRF) absent ou invalide : rechargez la page, puis recommencez.")
+    if request.path.startswith(PREFIX):
+        return problem(400, detail)
+    return render_error_page(werkzeug.exceptions.BadRequest(detail))
 
 
 def unauthorized():

@@ -8,7 +8,7 @@ sites may frame it is `OHPUNAISES_EMBED_ORIGINS`; `/carte` itself may be framed 
 
 import datetime as dt
 
-from flask import abort, current_app, make_response, render_template, request, url_for
+from flask import abort, current_app, g, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -31,8 +31,7 @@ def territorial_map():
         embed_url=embed_url(query) if current_app.config["EMBED"] else None,
     )
     response = make_response(page)
-    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
-    response.headers["X-Frame-Options"] = "DENY"
+    # Framed by no site: the default of every page (app.harden writes the policy).
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
@@ -45,9 +44,7 @@ def embedded_map():
     built = build_map(query, Viewer(None))
     response = make_response(render_template("map/embed.html", map=built, query=query))
     origins = current_app.config["EMBED_ORIGINS"]
-    response.headers["Content-Security-Policy"] = "frame-ancestors " + " ".join(
-        ("'self'", *origins)
-    )
+    g.frame_ancestors = ("'self'", *origins)  # merged into the page's policy by app.harden
     if not origins:
         response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Cache-Control"] = "public, max-age=300"

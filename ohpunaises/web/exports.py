@@ -68,7 +68,9 @@ def audit_log():
     """The audit log, newest first, by pages."""
     require_role(*AUDITORS)
     number = request.args.get("page", "1")
-    number = int(number) if number.isdigit() and int(number) > 0 else 1
+    # ASCII digits ("²" is a digit to Python), few enough for the database's offset.
+    valid = number.isascii() and number.isdigit() and len(number) < 10 and int(number) > 0
+    number = int(number) if valid else 1
     events, pages = audit.page(number)
     return render_template("web/audit_log.html", events=events, page=number, pages=pages)
 

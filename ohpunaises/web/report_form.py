@@ -123,9 +123,9 @@ def payload_from_form(form: MultiDict, known: list[tuple[str, str]]) -> tuple[di
     if report_id := form.get("id", "").strip():
         data["id"] = report_id
     if structure := form.get("structure_id", "").strip():
-        data["structure_id"] = int(structure) if structure.isdigit() else structure
+        data["structure_id"] = _integer(structure)
     if size := form.get("household_size", "").strip():
-        data["household_size"] = int(size) if size.isdigit() else size
+        data["household_size"] = _integer(size)
     for name in NUMBER_FIELDS:
         if amount := form.get(name, "").strip():
             data[name] = _number(amount)
@@ -136,6 +136,12 @@ def payload_from_form(form: MultiDict, known: list[tuple[str, str]]) -> tuple[di
         if data["commune"] is None:
             errors["commune"] = [_("Commune inconnue : choisissez-la dans la liste.")]
     return data, errors
+
+
+def _integer(text: str):
+    """A whole number typed in ASCII digits; anything else stays text, which the schema refuses
+    ("Nombre entier attendu."): "²" is a digit to Python, and 5,000 digits overflow int()."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else text
 
 
 def _number(text: str):
