@@ -160,7 +160,16 @@ COLUMNS = (
         views=("full",),
         note=_l("Empreinte à clé de la référence du logement chez le partenaire."),
     ),
-    Column("notes", _l("Notes"), "text", views=("full",)),
+    Column(
+        "notes",
+        _l("Notes"),
+        "text",
+        views=("full",),
+        note=_l(
+            "Une note qui commence par =, +, - ou @ est précédée d'une apostrophe, pour "
+            "qu'un tableur ne la prenne pas pour une formule."
+        ),
+    ),
     Column(
         "anonymised",
         _l("Anonymisé par la durée de conservation"),
