@@ -11,20 +11,9 @@ data do not change, which costs the data-version check and the suppression of th
 
 import argparse
 import datetime as dt
-import statistics
-import time
 
 import sqlalchemy as sa
-
-
-def timed(run, repeat: int) -> float:
-    """The median wall time of `run`, in seconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from common import timed
 
 
 def main():
@@ -53,7 +42,7 @@ def main():
             "Lyon, per arrondissement": dict(period=period, territory=lyon, level="arrondissement"),
         }
         print(f"{db.engine.dialect.name}, {reports:,} reports, median of {args.repeat}")
-        print(f"{'floor: SELECT count(*) FROM reports':45s} {timed(floor, args.repeat):8.3f} s")
+        print(f"{'floor: SELECT count(*) FROM reports':45s} {timed(floor, args.repeat)[0]:8.3f} s")
         for name, params in cases.items():
 
             def cold(params=params):
@@ -65,9 +54,9 @@ def main():
                 indicators.compute(viewer_role="institution", **params)
                 db.session.rollback()
 
-            print(f"{'compute, ' + name + ', cold':45s} {timed(cold, args.repeat):8.3f} s")
+            print(f"{'compute, ' + name + ', cold':45s} {timed(cold, args.repeat)[0]:8.3f} s")
             warm()
-            print(f"{'compute, ' + name + ', cached':45s} {timed(warm, args.repeat):8.3f} s")
+            print(f"{'compute, ' + name + ', cached':45s} {timed(warm, args.repeat)[0]:8.3f} s")
 
 
 if __name__ == "__main__":
