@@ -592,13 +592,14 @@ def dictionary_csv(options: Options) -> bytes:
 # Territories ----------------------------------------------------------------------------------
 
 
-def territories_geojson(role: str, period: Period, level: str) -> dict:
-    """Indicators per territory of `level` with the territories' outlines, as `role` may read.
+def territories_geojson(role: str, period: Period, level: str, deployments=None) -> dict:
+    """Indicators per territory of `level` with the territories' outlines, as `role` may read,
+    over `deployments` (ids; None: every deployment).
 
     Each indicator gives two properties: its value (null when hidden) and `<id>_display`,
     the text to show ("< 5" or "s" when hidden).
     """
-    figures = compute(period, level=level, viewer_role=role)
+    figures = compute(period, level=level, viewer_role=role, deployments=deployments)
     properties = {}
     for indicator in figures["indicators"]:
         for entry in indicator["territories"]:

@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask import Response, current_app, stream_with_context
 
 from .. import audit, exports
-from ..auth import require_role
+from ..auth import deployment_ids, require_role
 from ..extensions import db
 from ..indicators import Period
 from ..reports import ReportError
@@ -137,7 +137,9 @@ class TerritoriesGeojson(ApiView):
         """Les indicateurs par territoire avec leurs contours, en GeoJSON"""
         user = require_role(*exports.AGGREGATE_EXPORTERS)
         period = Period(query.get("date_from"), query.get("date_to"))
-        collection = exports.territories_geojson(user.role, period, query["level"])
+        collection = exports.territories_geojson(
+            user.role, period, query["level"], deployment_ids(user)
+        )
         audit.record(
             user,
             "export.territories",

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import validates_schema
 
+from ..auth import deployment_ids
 from ..indicators import INDICATORS, Period, compute, describe_all
 from ..indicators.definitions import LEVELS
 from ..schemas import EARLIEST_DATE, Schema, Text, choice, length, within
@@ -193,6 +194,7 @@ class Indicators(ApiView):
             query.get("level"),
             viewer_role=current_user.role,
             ids=list(dict.fromkeys(query["ids"])) if query.get("ids") else None,
+            deployments=deployment_ids(current_user),
         )
         return as_api(result)
 

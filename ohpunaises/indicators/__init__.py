@@ -23,7 +23,7 @@ from .definitions import (
     Indicator,
     describe_all,
 )
-from .measures import Period, Scope, first_partners, measure, reference_date
+from .measures import Period, Scope, as_deployments, first_partners, measure, reference_date
 from .presentation import present, protect, territory_dict
 
 __all__ = [
@@ -46,12 +46,15 @@ def compute(
     viewer_role: str | None = None,
     reference: dt.date | None = None,
     ids=None,
+    deployments=None,
 ) -> dict:
     """Indicators for a period and a territory, per territory of `level` and for the whole.
 
-    Values are raw for the coordination and suppressed for every other role. Suppression
-    always runs over every indicator, so that a hidden cell stays hidden whichever
-    indicators are asked for.
+    Reports, structures and training sessions count when their structure belongs to one of
+    `deployments` (ids; None: every deployment), as `auth.deployment_ids` gives them for the
+    viewer; territories stay whole. Values are raw for the coordination and suppressed for
+    every other role. Suppression always runs over every indicator, so that a hidden cell
+    stays hidden whichever indicators are asked for.
     """
     if level is not None and level not in LEVELS:
         raise ValueError(f"unknown territory level: {level!r}")
@@ -59,7 +62,13 @@ def compute(
     if unknown:
         raise ValueError(f"unknown indicators: {', '.join(sorted(unknown))}")
     period = period or Period()
-    scope = Scope(period, territory, level, reference_date(period, reference))
+    scope = Scope(
+        period,
+        territory,
+        level,
+        reference_date(period, reference),
+        deployments=as_deployments(deployments),
+    )
     policy = privacy.Policy.for_role(viewer_role)
     figures = cache.figures(scope, measure)
     selected = list(ids) if ids else list(INDICATORS)

@@ -1,4 +1,5 @@
-"""Computed figures kept in memory, keyed by their parameters and by a version of the data.
+"""Computed figures kept in memory, keyed by their parameters (the viewer's deployments among
+them) and by a version of the data.
 
 Aggregating a million reports takes seconds; reading whether anything changed since takes
 milliseconds. Each worker keeps the raw figures of its last requests; suppression and
@@ -53,7 +54,12 @@ def current_version() -> tuple:
         sa.select(sa.func.max(Territory.updated_at)).scalar_subquery(),
     )
     structures = sa.select(
-        Structure.id, Structure.kind, Structure.commune_id, Structure.onboarded_on, Structure.active
+        Structure.id,
+        Structure.kind,
+        Structure.commune_id,
+        Structure.deployment_id,
+        Structure.onboarded_on,
+        Structure.active,
     ).order_by(Structure.id)
     digest = hashlib.sha256(repr(db.session.execute(structures).all()).encode()).hexdigest()
     return (*db.session.execute(query).one(), *db.session.execute(trainings).one(), digest)
@@ -62,7 +68,15 @@ def current_version() -> tuple:
 def _key(scope) -> tuple:
     territory = scope.territory.id if scope.territory is not None else None
     period = (scope.period.start, scope.period.end)
-    return (str(db.engine.url), period, territory, scope.level, scope.reference, scope.observed_on)
+    return (
+        str(db.engine.url),
+        period,
+        territory,
+        scope.level,
+        scope.reference,
+        scope.observed_on,
+        scope.deployments,
+    )
 
 
 def figures(scope, measure):

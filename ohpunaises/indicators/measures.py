@@ -33,25 +33,45 @@ class Period:
 
 @dataclass(frozen=True)
 class Scope:
-    """What to compute over: a period, a territory (None: everywhere), a level to group by."""
+    """What to compute over: a period, a territory (None: everywhere), a level to group by,
+    and the deployments whose structures count (None: every deployment)."""
 
     period: Period
     territory: Territory | None
     level: str | None
     reference: dt.date  # "the last 90 days" end on this day
     observed_on: dt.date = field(default_factory=dt.date.today)  # what is known of follow-ups
+    deployments: tuple[int, ...] | None = None
 
     @property
     def report_group(self):
         return REPORT_PLACE[self.level] if self.level else None
 
     def report_filters(self, with_start: bool = True) -> list:
-        filters = _territory_filter(REPORT_PLACE, self.territory)
+        filters = [*_territory_filter(REPORT_PLACE, self.territory), *self.by_structure(Report)]
         if self.period.start and with_start:
             filters.append(Report.intervention_date >= self.period.start)
         if self.period.end:
             filters.append(Report.intervention_date <= self.period.end)
         return filters
+
+    def by_structure(self, model) -> list:
+        """Rows of `model` (reports, sessions) whose structure belongs to the deployments."""
+        if self.deployments is None:
+            return []
+        # Not correlated: the queries filtered may join the structures themselves.
+        in_deployments = (
+            sa.select(Structure.id)
+            .where(Structure.deployment_id.in_(self.deployments))
+            .correlate(None)
+        )
+        return [model.structure_id.in_(in_deployments)]
+
+    def structure_filters(self) -> list:
+        """Structures of the deployments (every one when None)."""
+        if self.deployments is None:
+            return []
+        return [Structure.deployment_id.in_(self.deployments)]
 
     @property
     def home_commune_id(self) -> int | None:
@@ -72,6 +92,11 @@ REPORT_PLACE = {
 
 def _territory_filter(place: dict, territory: Territory | None) -> list:
     return [] if territory is None else [place[territory.level] == territory.id]
+
+
+def as_deployments(ids) -> tuple[int, ...] | None:
+    """Deployment ids as a scope keeps them: sorted, or None for every deployment."""
+    return None if ids is None else tuple(sorted(set(ids)))
 
 
 def reference_date(period: Period, given: dt.date | None = None) -> dt.date:
@@ -382,13 +407,20 @@ def _active_structures(scope: Scope, figures: Figures):
     query = (
         sa.select(sa.func.count(sa.distinct(Report.structure_id)).label("active_structures"))
         .select_from(Report)
-        .where(*_territory_filter(REPORT_PLACE, scope.territory), _active_window(scope))
+        .where(
+            *_territory_filter(REPORT_PLACE, scope.territory),
+            *scope.by_structure(Report),
+            _active_window(scope),
+        )
     )
     _store_counts(figures, _aggregate(query, scope.report_group), "active_structures")
 
 
 def _structure_filters(scope: Scope) -> list:
-    return [] if scope.territory is None else [Structure.commune_id == scope.home_commune_id]
+    filters = scope.structure_filters()
+    if scope.territory is not None:
+        filters.append(Structure.commune_id == scope.home_commune_id)
+    return filters
 
 
 def _structure_group(scope: Scope):
@@ -478,6 +510,7 @@ def _trainings(scope: Scope, figures: Figures):
         )
         .where(
             *_territory_filter(place, scope.territory),
+            *scope.by_structure(TrainingSession),
             *_in_period(TrainingSession.held_on, scope.period),
         )
     )
@@ -497,7 +530,11 @@ def _coverage(scope: Scope, figures: Figures):
     communes = _scope_communes(scope)
     with_reports = sa.select(Report.commune_id).where(*scope.report_filters()).distinct()
     recent = sa.exists().where(Report.structure_id == Structure.id, _active_window(scope))
-    with_active = sa.select(Structure.commune_id).where(recent.correlate(Structure)).distinct()
+    with_active = (
+        sa.select(Structure.commune_id)
+        .where(recent.correlate(Structure), *scope.structure_filters())
+        .distinct()
+    )
     covered = set(communes) & (
         set(db.session.scalars(with_reports)) | set(db.session.scalars(with_active))
     )
@@ -592,12 +629,21 @@ def measure(scope: Scope) -> Figures:
     return figures
 
 
-def first_partners(period: Period, territory: Territory | None = None) -> dict[int, dt.date]:
-    """Per commune, the day its first partner structure joined, up to the end of the period.
+def first_partners(
+    period: Period, territory: Territory | None = None, deployments=None
+) -> dict[int, dt.date]:
+    """Per commune, the day its first partner structure of the deployments (None: any) joined,
+    up to the end of the period.
 
     Structures are partners named in the programme, not households: no count to protect.
     """
-    scope = Scope(period, territory, "commune", reference_date(period))
+    scope = Scope(
+        period,
+        territory,
+        "commune",
+        reference_date(period),
+        deployments=as_deployments(deployments),
+    )
     query = (
         sa.select(Structure.commune_id, sa.func.min(Structure.onboarded_on))
         .where(*_structure_filters(scope), Structure.onboarded_on.is_not(None))

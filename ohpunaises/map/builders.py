@@ -21,7 +21,7 @@ from folium.template import Template
 from markupsafe import Markup, escape
 
 from .. import privacy
-from ..auth import scope_reports, scope_structures
+from ..auth import deployment_ids, scope_reports, scope_structures
 from ..extensions import db
 from ..indicators import INDICATORS, Period, compute
 from ..models import Report, Structure
@@ -80,6 +80,11 @@ class Viewer:
     def raw(self) -> bool:
         return self.role in privacy.UNSUPPRESSED_ROLES
 
+    @property
+    def deployments(self) -> list[int] | None:
+        """The deployments the map is drawn over: the user's, or all for the public."""
+        return deployment_ids(self.user) if self.user is not None else None
+
 
 @dataclass(frozen=True)
 class LegendEntry:
@@ -117,6 +122,7 @@ def build_map(query: MapQuery, viewer: Viewer) -> RenderedMap:
         query.level,
         viewer.role,
         ids=list(dict.fromkeys([indicator.id, "reports"])),
+        deployments=viewer.deployments,
     )
     by_id = {entry["id"]: entry for entry in figures["indicators"]}
     territory_shapes = shapes(query.level)
@@ -318,6 +324,8 @@ def _structure_counts(points: dict, viewer: Viewer):
         .where(Structure.active)
         .group_by(Structure.commune_id)
     )
+    if viewer.deployments is not None:
+        query = query.where(Structure.deployment_id.in_(viewer.deployments))
     parts = {commune_id: count for commune_id, count in db.session.execute(query)}
     cells, _total = privacy.protect_table(parts, sum(parts.values()), _policy(viewer))
     rows = []

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 
 from .. import privacy
 from ..api.indicators import IndicatorQuerySchema
-from ..auth import require_role
+from ..auth import deployment_ids, require_role
 from ..extensions import db
 from ..indicators import (
     NATIONAL_INFESTED_HOUSEHOLDS_PERCENT,
@@ -122,13 +122,16 @@ def indicators():
     today = dt.date.today()
     default = default_period(today)
     period = Period(filters.get("date_from", default.start), filters.get("date_to", default.end))
-    result = compute(period, territory, filters["level"], viewer_role=current_user.role)
-    context.update(dashboard(result, period, territory))
+    deployments = deployment_ids(current_user)
+    result = compute(
+        period, territory, filters["level"], viewer_role=current_user.role, deployments=deployments
+    )
+    context.update(dashboard(result, period, territory, deployments))
     return render_template("web/indicators.html", **context)
 
 
-def dashboard(result: dict, period: Period, territory) -> dict:
-    """Everything the dashboard shows, from one result of `compute`."""
+def dashboard(result: dict, period: Period, territory, deployments=None) -> dict:
+    """Everything the dashboard shows, from one result of `compute` over `deployments`."""
     shown = {indicator["id"]: indicator for indicator in result["indicators"]}
     definitions = {item["id"]: item for item in describe_all()}
     headlines = [
@@ -154,7 +157,7 @@ def dashboard(result: dict, period: Period, territory) -> dict:
         "onboarded": onboarded_table(shown["structures_onboarded_by_quarter"]["whole"]),
         "territory_columns": [c for c in TERRITORY_COLUMNS if shown[c]["territories"]],
         "rows": territory_rows(shown),
-        "spread": spread(period, territory, result),
+        "spread": spread(period, territory, result, deployments),
         "legend": privacy.legend(result["suppression"]["k"])
         if result["suppression"]["applied"]
         else None,
@@ -205,7 +208,7 @@ def territory_rows(shown: dict) -> list[dict]:
     return list(rows.values())
 
 
-def spread(period: Period, territory, result: dict) -> dict:
+def spread(period: Period, territory, result: dict, deployments=None) -> dict:
     """The spread timeline: per commune, its first partner and its first report."""
     if result["level"] == "commune":
         firsts = result
@@ -216,9 +219,10 @@ def spread(period: Period, territory, result: dict) -> dict:
             "commune",
             viewer_role=current_user.role if current_user.is_authenticated else None,
             ids=["first_report_by_territory"],
+            deployments=deployments,
         )
     indicator = next(i for i in firsts["indicators"] if i["id"] == "first_report_by_territory")
-    partners = first_partners(period, territory)
+    partners = first_partners(period, territory, deployments)
     rows = []
     for row in indicator["territories"]:
         first_report = _as_date(row)
