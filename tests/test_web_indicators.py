@@ -7,7 +7,7 @@ import pytest
 from ohpunaises.extensions import db
 
 from .conftest import make_structure, make_user
-from .test_indicators import build_dataset
+from .test_indicators import add_report, add_structure, build_dataset, territory
 from .test_web_session import sign_in
 
 DASHBOARD = "/indicateurs?from=2025-01-01&to=2025-12-31&level=commune"
@@ -117,3 +117,22 @@ def test_the_public_page_setting_is_checked(make_app):
 
     with pytest.raises(ConfigError, match="OHPUNAISES_PUBLIC_PAGE"):
         make_app(OHPUNAISES_PUBLIC_PAGE="peut-être")
+
+
+@pytest.mark.parametrize(("language", "first_quarter"), [("fr", "T1"), ("en", "Q1")])
+def test_the_quarterly_chart_names_each_year_once_in_every_language(
+    app, users, language, first_quarter
+):
+    with app.app_context():
+        lyon = territory("69123")
+        add_report(add_structure("S6", "association", lyon, "2024-01-01"), "2026-02-01", lyon)
+        db.session.commit()
+    client = app.test_client()
+    sign_in(client, users["coordinator"])
+    url = "/indicateurs?from=2025-01-01&to=2026-03-31&level=commune"
+    html = client.get(url, headers={"Accept-Language": language}).get_data(as_text=True)
+    chart = html.split('class="chart"', 1)[1].split("</svg>", 1)[0]
+    labels = re.findall(r'<text class="chart-label"[^>]*>([^<]+)</text>', chart)
+    assert labels[:2] == [first_quarter, "2025"]
+    assert labels[-2:] == [first_quarter, "2026"]  # the new year under its first quarter
+    assert labels.count("2025") == labels.count("2026") == 1
