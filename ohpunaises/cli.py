@@ -16,6 +16,7 @@ from .config import ConfigError
 from .extensions import db
 from .models import Structure, Territory, User
 from .reports import ReportError
+from .schemas import storable
 from .territories import (
     CODE_CANDIDATES,
     LEVELS,
@@ -44,13 +45,7 @@ class CommandError(click.ClickException):
 
 def checked_text(value: str, option: str, maximum: int, minimum: int = 0) -> str:
     """An option's text as the database can store it, or a clear refusal."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        storable = False  # bytes that are not UTF-8 reach Python as lone surrogates
-    else:
-        storable = "\x00" not in value
-    if not storable or not minimum <= len(value) <= maximum:
+    if not storable(value) or not minimum <= len(value) <= maximum:
         raise CommandError(
             _(
                 "%(option)s : texte de %(min)d à %(max)d caractères attendu, en UTF-8 et sans "

@@ -61,17 +61,30 @@ for field_class, messages in FIELD_MESSAGES.items():
     field_class.default_error_messages = {**field_class.default_error_messages, **messages}
 
 
+def encodable(text: str) -> bool:
+    """False for a lone surrogate ("\\ud800"), which is how bytes that are not UTF-8 reach
+    Python, and which neither database can store."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def storable(text: str) -> bool:
+    """No NUL character (PostgreSQL cannot store one) and no lone surrogate."""
+    return "\x00" not in text and encodable(text)
+
+
 class Text(ma.fields.String):
-    """A string the databases can store: no NUL character, no lone surrogate ("\\ud800")."""
+    """A string the databases can store (see `storable`), each refusal in its own words."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         if "\x00" in text:
             raise ma.ValidationError(_("Caractère nul interdit."))
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as error:
-            raise self.make_error("invalid_utf8") from error
+        if not encodable(text):
+            raise self.make_error("invalid_utf8")
         return text
 
 

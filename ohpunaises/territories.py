@@ -14,6 +14,7 @@ from shapely.errors import GeometryTypeError
 
 from .extensions import db
 from .models import Deployment, Territory, deployment_territories
+from .schemas import storable
 
 LEVELS = ("commune", "arrondissement", "qpv")
 CODE_CANDIDATES = ("code_insee", "code", "code_qp", "insee", "insee_com")
@@ -223,7 +224,7 @@ def _required_text(number, properties, key, maximum):
             _("Entité n° %(n)d : propriété « %(key)s » absente ou vide.", n=number, key=key)
         )
     text = str(value).strip()
-    if isinstance(value, dict | list | bool) or len(text) > maximum or not _storable(text):
+    if isinstance(value, dict | list | bool) or len(text) > maximum or not storable(text):
         raise TerritoryFileError(
             _(
                 "Entité n° %(n)d : propriété « %(key)s » invalide (texte de %(max)d caractères "
@@ -234,15 +235,6 @@ def _required_text(number, properties, key, maximum):
             )
         )
     return text
-
-
-def _storable(text: str) -> bool:
-    """No NUL and no lone surrogate: what PostgreSQL and SQLite can store."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in text
 
 
 def _population(number, value):
