@@ -384,10 +384,11 @@ def _coordinate(location: str, mark: str) -> Format:
     if location == "commune":
         return Format(lambda value: None, lambda value: sa.null())
     if location == "rounded":
-        write = _decimal(mark, 2)
+        places = privacy.grid_places()
+        write = _decimal(mark, places)
         return Format(
             lambda value: write(privacy.round_to_grid(value)),
-            lambda value: _sql_decimal(privacy.sql_round_to_grid(value), 2, mark),
+            lambda value: _sql_decimal(privacy.sql_round_to_grid(value), places, mark),
         )
     return Format(_decimal(mark, 6), functools.partial(_sql_decimal, places=6, mark=mark))
 
@@ -404,9 +405,10 @@ def formats(viewer: Viewer, options: Options) -> dict[str, Format]:
         date = Format(_month, functools.partial(_sql_date, pattern="YYYY-MM"))
     else:
         date = Format(None, functools.partial(_sql_date, pattern="YYYY-MM-DD"))
+    coordinate = _coordinate(location, mark)
     by_name = {
-        "latitude": _coordinate(location, mark),
-        "longitude": _coordinate(location, mark),
+        "latitude": coordinate,
+        "longitude": coordinate,
         "cost_total": money,
         "cost_household": money,
         "intervention_date": date,

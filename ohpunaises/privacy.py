@@ -251,15 +251,18 @@ def round_to_grid(degrees: float | None, step: float = GRID_DEGREES) -> float | 
     """A latitude or longitude moved to the nearest node of a grid of `step` degrees."""
     if degrees is None:
         return None
-    places = max(0, -Decimal(str(step)).as_tuple().exponent)
-    return round(round(degrees / step) * step, places)
+    return round(round(degrees / step) * step, grid_places(step))
 
 
 def sql_round_to_grid(degrees, step: float = GRID_DEGREES):
     """`round_to_grid` in SQL: the same ties to even (float8 `round`), the same nodes."""
-    places = max(0, -Decimal(str(step)).as_tuple().exponent)
     node = sa.cast(sa.func.round(degrees / step), sa.Numeric) * Decimal(str(step))
-    return sa.func.round(node, places)
+    return sa.func.round(node, grid_places(step))
+
+
+def grid_places(step: float = GRID_DEGREES) -> int:
+    """The decimal places a node of the grid is written with (2 for 0.01°)."""
+    return max(0, -Decimal(str(step)).as_tuple().exponent)
 
 
 def month_of(day: dt.date | None) -> str | None:
