@@ -163,6 +163,28 @@ def make_structure(name, commune_code, kind="association"):
     return structure
 
 
+def make_report(structure, commune_code, day, point=None, **fields):
+    """A report of the structure in the commune, at `point` (lon, lat) if given, stored as
+    written (not placed): social housing, moderate, from the form, unless `fields` say."""
+    from geoalchemy2.shape import from_shape
+    from shapely.geometry import Point
+
+    from ohpunaises.models import Report
+    from ohpunaises.territories import territory_by_code
+
+    fields = {"housing": "social", "infestation_level": "moderate", "source": "form", **fields}
+    location = from_shape(Point(*point), srid=4326) if point else None
+    report = Report(
+        structure=structure,
+        intervention_date=day,
+        commune=territory_by_code(commune_code),
+        location=location,
+        **fields,
+    )
+    db.session.add(report)
+    return report
+
+
 @functools.cache
 def password_hash(password):
     """Argon2 is slow by design: hash each test password once per run."""

@@ -10,15 +10,13 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from geoalchemy2.shape import from_shape
 from selenium.webdriver.common.by import By
-from shapely.geometry import Point
 
 from ohpunaises.extensions import db
-from ohpunaises.models import Report, Territory
+from ohpunaises.models import Territory
 
 from .browser import chromium, sign_in, wait_until
-from .conftest import make_structure, make_user
+from .conftest import make_report, make_structure, make_user
 from .test_gunicorn import gunicorn
 
 HOSTILE = '<img src=x onerror=alert(1)>"><script>alert(2)</script>{{7*7}}'
@@ -47,20 +45,9 @@ def dataset(app):
         make_structure("Entraide " + HOSTILE, "69266", "association")
         make_user("coordination@example.org", "coordinator")
         make_user("agent@example.org", "agent", lyon)
-        commune = db.session.scalar(sa.select(Territory).where(Territory.code == "69266"))
         for day in range(1, 9):
-            db.session.add(
-                Report(
-                    structure=lyon,
-                    intervention_date=dt.date(2025, 3, day),
-                    commune=commune,
-                    location=from_shape(Point(4.88 + day / 1000, 45.77), srid=4326),
-                    housing="social",
-                    infestation_level="moderate",
-                    source="form",
-                    notes=HOSTILE,
-                )
-            )
+            point = (4.88 + day / 1000, 45.77)
+            make_report(lyon, "69266", dt.date(2025, 3, day), point, notes=HOSTILE)
         communes = db.session.scalar(
             sa.select(sa.func.count()).select_from(Territory).where(Territory.level == "commune")
         )

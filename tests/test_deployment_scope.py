@@ -12,22 +12,18 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from geoalchemy2.shape import from_shape
-from shapely.geometry import Point
 
 from ohpunaises.auth import issue_token
 from ohpunaises.extensions import db
 from ohpunaises.indicators import Period, compute
 from ohpunaises.models import (
     Deployment,
-    Report,
     Structure,
-    Territory,
     TrainingSession,
     user_deployments,
 )
 
-from .conftest import ApiClient, make_user
+from .conftest import ApiClient, make_report, make_user
 from .test_map import page_as, tooltips
 
 PERIOD = "from=2025-01-01&to=2025-12-31"
@@ -61,19 +57,9 @@ def deployments(app, client, accounts):
         b.deployment = other
         a.onboarded_on = b.onboarded_on = dt.date(2024, 6, 1)
         for structure, code in ((a, "69123"), (b, "69266")):
-            commune = db.session.scalar(sa.select(Territory).where(Territory.code == code))
             for number in range(REPORTS[code]):
-                db.session.add(
-                    Report(
-                        structure=structure,
-                        intervention_date=dt.date(2025, 3, 1 + number),
-                        commune=commune,
-                        location=from_shape(Point(*point_of(code, number)), srid=4326),
-                        housing="social",
-                        infestation_level="moderate",
-                        source="form",
-                    )
-                )
+                day = dt.date(2025, 3, 1 + number)
+                make_report(structure, code, day, point_of(code, number))
         for structure, people in ((a, 10), (b, 20)):
             db.session.add(
                 TrainingSession(

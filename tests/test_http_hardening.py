@@ -11,14 +11,12 @@ from html.parser import HTMLParser
 
 import pytest
 import sqlalchemy as sa
-from geoalchemy2.shape import from_shape
-from shapely.geometry import Point
 
 from ohpunaises.config import ConfigError, load_settings
 from ohpunaises.extensions import db
-from ohpunaises.models import Report, Territory, User
+from ohpunaises.models import User
 
-from .conftest import make_structure, make_user
+from .conftest import make_report, make_structure, make_user
 
 ROLES = ("agent", "partner_admin", "coordinator", "institution", "evaluator")
 OSM = "https://tile.openstreetmap.org"
@@ -31,19 +29,8 @@ def people(app):
         lyon = make_structure("Régie Lyon", "69123", "social_landlord")
         for role in ROLES:
             make_user(f"{role}@example.org", role, lyon if role in ROLES[:2] else None)
-        commune = db.session.scalar(sa.select(Territory).where(Territory.code == "69266"))
         for day in range(1, 7):
-            db.session.add(
-                Report(
-                    structure=lyon,
-                    intervention_date=dt.date(2025, 3, day),
-                    commune=commune,
-                    location=from_shape(Point(4.88 + day / 1000, 45.77), srid=4326),
-                    housing="social",
-                    infestation_level="moderate",
-                    source="form",
-                )
-            )
+            make_report(lyon, "69266", dt.date(2025, 3, day), (4.88 + day / 1000, 45.77))
         db.session.commit()
     return app
 

@@ -13,14 +13,14 @@ import pytest
 import sqlalchemy as sa
 from geoalchemy2.shape import from_shape
 from selenium.webdriver.common.by import By
-from shapely.geometry import MultiPolygon, Point, box
+from shapely.geometry import MultiPolygon, box
 
 from ohpunaises.config import ConfigError, load_settings
 from ohpunaises.extensions import db
-from ohpunaises.models import Report, Territory, User
+from ohpunaises.models import Territory, User
 
 from .browser import chromium, sign_in, wait_until
-from .conftest import make_structure, make_user
+from .conftest import make_report, make_structure, make_user
 from .test_gunicorn import gunicorn
 
 ROLES = ("agent", "partner_admin", "coordinator", "institution", "evaluator")
@@ -44,19 +44,9 @@ def dataset(app):
         for role in ROLES:
             make_user(f"{role}@example.org", role, lyon if role in ROLES[:2] else None)
         for code, count in REPORTS.items():
-            commune = db.session.scalar(sa.select(Territory).where(Territory.code == code))
             for number in range(count):
-                db.session.add(
-                    Report(
-                        structure=hostile,
-                        intervention_date=dt.date(2025, 3, 1 + number),
-                        commune=commune,
-                        location=from_shape(Point(*point_of(code, number)), srid=4326),
-                        housing="social",
-                        infestation_level="moderate",
-                        source="form",
-                    )
-                )
+                day = dt.date(2025, 3, 1 + number)
+                make_report(hostile, code, day, point_of(code, number))
         db.session.commit()
     return app
 
