@@ -12,5 +12,7 @@ timeout = int(os.environ.get("OHPUNAISES_TIMEOUT", "120"))
 graceful_timeout = 30
 # Long enough for every query string the API documents (cursors, filters), percent-encoded.
 limit_request_line = 8190
-accesslog = "-"
+# No access log of gunicorn's own: it would print query strings, which may carry personal
+# data. The application logs one line per request itself (ohpunaises/logs.py).
+accesslog = None
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
