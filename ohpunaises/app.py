@@ -4,16 +4,30 @@ import os
 import secrets
 from urllib.parse import unquote_to_bytes
 
-from flask import Flask, abort, current_app, g, has_request_context, jsonify, request
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    redirect,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
 
-from . import cli, web
+from . import cli, data_version, logs, web
 from .api import PREFIX as API_PREFIX
-from .api import register_api
+from .api import problems, register_api
+from .api import unauthorized as api_unauthorized
 from .config import load_settings
 from .database import configure_engine, database_is_reachable
+from .errors import DomainError
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .map import bp as map_blueprint
+from .web.errors import error_page
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
 LOCALES = ("fr", "en")
@@ -24,10 +38,12 @@ def create_app(environ: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(load_settings(app.instance_path, {**os.environ, **(environ or {})}))
     app.json.sort_keys = False
+    logs.init_app(app)  # first, so that every request has its id, refused ones included
     # Before the extensions' hooks: CSRFProtect's reads the form, which must be checked first.
     app.before_request(check_request_body)
     register_extensions(app)
     register_blueprints(app)
+    register_errorhandlers(app)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.after_request(harden)
     cli.register_commands(app)
@@ -49,6 +65,7 @@ def register_extensions(app):
     limiter.init_app(app)
     with app.app_context():
         configure_engine(app)
+        data_version.init_app(app)
 
 
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -69,7 +86,7 @@ def check_request_body():
         size = len(request.get_data())
         if request.max_content_length is not None and size >= request.max_content_length:
             abort(413)
-    if request.path.startswith(API_PREFIX):
+    if is_api_request():
         return
     if size and request.mimetype != FORM_TYPE:
         abort(415, _("Envoyez le formulaire de la page (Content-Type: %(type)s).", type=FORM_TYPE))
@@ -138,3 +155,29 @@ def register_blueprints(app):
         if database_is_reachable():
             return jsonify(status="ok", database="ok")
         return jsonify(status="error", database="unreachable"), 503
+
+
+# Errors -----------------------------------------------------------------------------------------
+
+
+def is_api_request() -> bool:
+    """Whether the request came to the JSON API (it answers problem+json, never a page)."""
+    return request.path.startswith(API_PREFIX)
+
+
+def answer_error(error):
+    """Every error on its way out, to the translator of the surface the request came to."""
+    return problems.answer(error) if is_api_request() else error_page(error)
+
+
+def unauthorized():
+    """No account: 401 on the API, the sign-in page (and back here after) elsewhere."""
+    if is_api_request():
+        return api_unauthorized()
+    return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+
+
+def register_errorhandlers(app):
+    app.register_error_handler(HTTPException, answer_error)
+    app.register_error_handler(DomainError, answer_error)
+    login_manager.unauthorized_handler(unauthorized)

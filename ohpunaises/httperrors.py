@@ -1,7 +1,13 @@
-"""HTTP errors in words: the titles and details every surface shows, and the HTML page."""
+"""HTTP errors in words, and the status each kind of domain error answers with.
 
-from flask import render_template
+Every error leaving the application goes through `app.answer_error`, which hands it to the
+translator of the surface the request came to: problem+json under the API (`api.problems`),
+an HTML page everywhere else (`web.errors`). Both read their titles and details here.
+"""
+
 from flask_babel import lazy_gettext as _l
+
+from .errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Stale
 
 TITLES = {
     400: _l("Requête invalide"),
@@ -34,23 +40,17 @@ DETAILS = {
     500: _l("Une erreur inattendue est survenue ; elle a été consignée."),
 }
 
+CSRF_DETAIL = _l(
+    "Jeton de sécurité (CSRF) absent ou invalide : rechargez la page, puis recommencez."
+)
 
-def render_error_page(error):
-    """An HTML error page, in French, for every path outside the API."""
-    code = error.code or 500
-    title = TITLES.get(code, error.name)
-    detail = own_words(error) or DETAILS.get(code, error.description)
-    page = render_template("web/error.html", error=error, error_title=title, error_detail=detail)
-    return page, code
+# The HTTP status of each kind of domain error (the most specific kind wins).
+STATUSES = {Invalid: 422, NotFound: 404, Forbidden: 403, Conflict: 409, Stale: 412}
 
 
-def own_words(error) -> str | None:
-    """What a view said when it stopped with `abort(code, _("…"))`, in French like the rest.
-
-    Only werkzeug's own exceptions raised with a description of their own: the libraries'
-    (CSRF, rate limits) describe themselves in English, and get the usual detail instead.
-    """
-    explicit = "description" in vars(error)  # werkzeug keeps a given description on the error
-    if type(error).__module__ != "werkzeug.exceptions" or not explicit:
-        return None
-    return error.description
+def status_of(error: DomainError) -> int:
+    """The HTTP status a domain error answers with."""
+    for kind in type(error).__mro__:
+        if kind in STATUSES:
+            return STATUSES[kind]
+    return 422

@@ -5,19 +5,16 @@ import json
 from importlib import resources
 
 import flask_smorest
-import werkzeug.exceptions
-from flask import Blueprint, current_app, redirect, request, send_from_directory, url_for
+from flask import Blueprint, current_app, request, send_from_directory
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest.spec import prepare_response
-from flask_wtf.csrf import CSRFError
 from webargs.flaskparser import FlaskParser, abort
 
-from ..auth import Forbidden, authenticated_by_token, bearer_token, token_digest
-from ..errors import render_error_page
-from ..extensions import csrf, limiter, login_manager
-from .problems import PROBLEM_TYPE, ProblemSchema, from_http_exception, problem
+from ..auth import authenticated_by_token, bearer_token, token_digest
+from ..extensions import csrf, limiter
+from .problems import PROBLEM_TYPE, ProblemSchema, problem
 
 PREFIX = "/api/v1"
 SWAGGER_UI = resources.files("swagger_ui_bundle") / "vendor" / "swagger-ui-4.15.5"
@@ -70,9 +67,9 @@ class ProblemApi(flask_smorest.Api):
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
     def handle_http_exception(self, error):
-        if request.path.startswith(PREFIX):
-            return from_http_exception(error)
-        return render_error_page(error)
+        from ..app import answer_error  # the one place that picks the error's surface
+
+        return answer_error(error)
 
 
 def rate_key() -> str:
@@ -133,29 +130,11 @@ def register_api(app):
         api.register_blueprint(module.blp, url_prefix=f"{PREFIX}{module.URL}")
         csrf.exempt(module.blp)
     app.register_blueprint(docs_assets)
-    app.register_error_handler(Forbidden, forbidden)
-    app.register_error_handler(CSRFError, csrf_refused)
-    login_manager.unauthorized_handler(unauthorized)
-
-
-def forbidden(_error):
-    if request.path.startswith(PREFIX):
-        return problem(403)
-    return render_error_page(werkzeug.exceptions.Forbidden())
-
-
-def csrf_refused(_error):
-    """A form or a cookie-session write without its CSRF token, or with a stale one."""
-    detail = _("Jeton de sécurité (CSRF) absent ou invalide : rechargez la page, puis recommencez.")
-    if request.path.startswith(PREFIX):
-        return problem(400, detail)
-    return render_error_page(werkzeug.exceptions.BadRequest(detail))
 
 
 def unauthorized():
-    if request.path.startswith(PREFIX):
-        return problem(401, headers={"WWW-Authenticate": 'Bearer realm="ohpunaises"'})
-    return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+    """401 with the scheme to use."""
+    return problem(401, headers={"WWW-Authenticate": 'Bearer realm="ohpunaises"'})
 
 
 docs_assets = Blueprint("api_docs_assets", __name__)

@@ -3,9 +3,12 @@
 import marshmallow as ma
 from flask import jsonify, request
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from ..errors import DETAILS, TITLES
+from .. import logs
+from ..errors import DomainError
+from ..httperrors import CSRF_DETAIL, DETAILS, TITLES, status_of
 from ..schemas import FieldErrorSchema
 
 PROBLEM_TYPE = "application/problem+json"
@@ -20,6 +23,7 @@ class ProblemSchema(ma.Schema):
     detail = ma.fields.String()
     instance = ma.fields.String()
     errors = ma.fields.List(ma.fields.Nested(FieldErrorSchema))
+    request_id = ma.fields.String(metadata={"description": "Référence à citer (erreurs 5xx)"})
 
 
 def flatten(messages, prefix="") -> list[dict]:
@@ -46,11 +50,27 @@ def problem(status: int, detail=None, errors=None, headers=None, title=None):
     }
     if errors:
         body["errors"] = errors
+    if status >= 500:
+        body["request_id"] = logs.request_id()
     response = jsonify(body)
     response.status_code = status
     response.content_type = PROBLEM_TYPE
     response.headers.update(headers or {})
     return response
+
+
+def answer(error):
+    """The problem response for an HTTP exception or a domain error."""
+    if isinstance(error, DomainError):
+        return from_domain_error(error)
+    if isinstance(error, CSRFError):
+        return problem(400, CSRF_DETAIL)
+    return from_http_exception(error)
+
+
+def from_domain_error(error: DomainError):
+    status = status_of(error)
+    return problem(status, error.detail, error.field_errors() or None, title=error.title)
 
 
 def from_http_exception(error: HTTPException):
