@@ -1,6 +1,7 @@
-"""Passwords, tokens, sessions, and the one place where roles scope what a user reaches."""
+"""Passwords, bearer tokens and sessions: who the request comes from, as a `permissions.Actor`."""
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 
@@ -11,20 +12,15 @@ from flask import g, request
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
+from . import logs
 from .extensions import db, login_manager
-from .models import ApiToken, Report, Structure, TrainingSession, User
+from .models import ApiToken, User
 from .models.base import utcnow
+from .permissions import Actor, allows
 
 _hasher = PasswordHasher()
 
-REPORT_READERS = ("agent", "partner_admin", "coordinator")
-REPORT_WRITERS = ("agent", "partner_admin", "coordinator")
-STRUCTURE_MANAGERS = ("coordinator",)
 TOKEN_PREFIX = "ohp_"
-
-
-class Forbidden(Exception):
-    """The user's role does not give access to this operation."""
 
 
 # Passwords and tokens ----------------------------------------------------------------------
@@ -50,7 +46,11 @@ def token_digest(token: str) -> str:
 
 
 def issue_token(user: User, name: str = "", days: int | None = 365) -> tuple[str, ApiToken]:
-    """A new bearer token for the user; the clear token is returned once and never kept."""
+    """A new bearer token for the user; the clear token is returned once and never kept.
+
+    This only makes the record: who may ask for it, and the audit, are the use case's
+    (`usecases.accounts.create_token`).
+    """
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires = utcnow() + dt.timedelta(days=days) if days else None
     record = ApiToken(
@@ -64,8 +64,8 @@ def issue_token(user: User, name: str = "", days: int | None = 365) -> tuple[str
     return token, record
 
 
-def user_for_token(token: str) -> User | None:
-    """The active user behind a usable bearer token."""
+def token_record(token: str) -> ApiToken | None:
+    """The usable token record of an active user for this bearer token, or None."""
     # The user and their structure come in the same query: every API request needs them.
     record = db.session.scalar(
         sa.select(ApiToken)
@@ -74,12 +74,29 @@ def user_for_token(token: str) -> User | None:
     )
     now = utcnow()
     if record is None or not record.is_usable(now) or not record.user.active:
+        logs.event("token.refused", reason=_refusal(record, now))
         return None
     # Written at most once a minute, so that reads stay reads.
     if record.last_used_at is None or now - record.last_used_at > dt.timedelta(minutes=1):
         record.last_used_at = now
         db.session.commit()
-    return record.user
+    return record
+
+
+def _refusal(record: ApiToken | None, now) -> str:
+    if record is None:
+        return "unknown"
+    if record.revoked_at is not None:
+        return "revoked"
+    if not record.is_usable(now):
+        return "expired"
+    return "inactive_user"
+
+
+def user_for_token(token: str) -> User | None:
+    """The active user behind a usable bearer token."""
+    record = token_record(token)
+    return record.user if record is not None else None
 
 
 def bearer_token() -> str | None:
@@ -99,10 +116,11 @@ def load_token_user(_request) -> User | None:
     token = bearer_token()
     if token is None:
         return None
-    user = user_for_token(token)
-    if user is not None:
-        g.authenticated_by = "token"
-    return user
+    record = token_record(token)
+    if record is None:
+        return None
+    g.authenticated_by, g.api_token = "token", record
+    return record.user
 
 
 def authenticated_by_token() -> bool:
@@ -115,63 +133,54 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
     if user is None or not user.active or not verify_password(user.password_hash, password):
+        logs.event("login.refused", known_address=user is not None)
         return None
     user.last_login_at = utcnow()
     return user
 
 
-# Roles and scopes ----------------------------------------------------------------------------
+# The request's actor ---------------------------------------------------------------------------
 
 
-def require_role(*roles: str) -> User:
-    """The current user, if their role is one of `roles`; Forbidden otherwise."""
-    if current_user.role not in roles:
-        raise Forbidden(current_user.role)
-    return current_user._get_current_object()
+def current_actor() -> Actor:
+    """Who the request acts for: the signed-in account (through its token if any), or the
+    public."""
+    if not current_user.is_authenticated:
+        return Actor.public()
+    if "actor" not in g:
+        g.actor = Actor.of(current_user._get_current_object(), g.get("api_token"))
+    return g.actor
 
 
-def deployment_ids(user: User) -> list[int] | None:
-    """The deployments a user is restricted to, or None for all of them."""
-    return [d.id for d in user.deployments] or None
+def requires(action: str):
+    """A view for signed-in accounts whose role the permission table grants `action`.
+
+    Without an account, the sign-in page (or 401 on the API); with a role the table does not
+    grant, 403. The view keeps its action in `view.permission` for the navigation and tests.
+    """
+
+    def decorate(view):
+        @functools.wraps(view)
+        def guarded(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            current_actor().check(action)
+            return view(*args, **kwargs)
+
+        guarded.permission = action
+        return guarded
+
+    return decorate
 
 
-def scope_reports(query, user: User):
-    """Restrict a query on reports to what the user may read individually."""
-    if user.role == "coordinator":
-        deployments = deployment_ids(user)
-        if deployments is None:
-            return query
-        in_deployments = sa.select(Structure.id).where(Structure.deployment_id.in_(deployments))
-        return query.where(Report.structure_id.in_(in_deployments))
-    if user.role in ("agent", "partner_admin"):
-        return query.where(Report.structure_id == user.structure_id)
-    return query.where(sa.false())
+def public(action: str):
+    """A view anyone may open, acting as the public whoever is signed in (`action` must be
+    granted to the public): the advocacy page and the embeddable map."""
+    assert allows(None, action), action
 
+    def decorate(view):
+        view.permission = action
+        view.audience = "public"
+        return view
 
-def scope_structures(query, user: User):
-    """Coordinators see every structure of their deployments; others their own."""
-    if user.role == "coordinator":
-        deployments = deployment_ids(user)
-        return (
-            query if deployments is None else query.where(Structure.deployment_id.in_(deployments))
-        )
-    return query.where(Structure.id == user.structure_id)
-
-
-def scope_trainings(query, user: User):
-    """Training sessions follow the scope of the structures that ran them."""
-    if user.role == "coordinator":
-        deployments = deployment_ids(user)
-        if deployments is None:
-            return query
-        in_deployments = sa.select(Structure.id).where(Structure.deployment_id.in_(deployments))
-        return query.where(TrainingSession.structure_id.in_(in_deployments))
-    return query.where(TrainingSession.structure_id == user.structure_id)
-
-
-def may_write_for(user: User, structure: Structure) -> bool:
-    """Whether the user may create or edit records on behalf of this structure."""
-    if user.role == "coordinator":
-        deployments = deployment_ids(user)
-        return deployments is None or structure.deployment_id in deployments
-    return user.role in REPORT_WRITERS and structure.id == user.structure_id
+    return decorate

@@ -20,7 +20,8 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-UNSUPPRESSED_ROLES = frozenset({"coordinator"})
+from .permissions import allows
+
 DEFAULT_K = 5
 NOT_AVAILABLE = "—"
 SECRET = "s"
@@ -39,6 +40,11 @@ def legend(k: int) -> str:
     )
 
 
+def reads_raw(role: str | None) -> bool:
+    """Whether this role reads small counts as they are (the permission `figures.raw`)."""
+    return allows(role, "figures.raw")
+
+
 @dataclass(frozen=True)
 class Policy:
     """The threshold K, and whether the viewer reads raw values (the coordination)."""
@@ -51,7 +57,7 @@ class Policy:
         """The policy for a viewer of this role; K from the app config unless given."""
         if k is None:
             k = current_app.config.get("SUPPRESSION_K", DEFAULT_K)
-        return cls(k=k, raw=role in UNSUPPRESSED_ROLES)
+        return cls(k=k, raw=reads_raw(role))
 
     def is_small(self, count: int) -> bool:
         """True for a count this viewer may not read (zero is never hidden)."""

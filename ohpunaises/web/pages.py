@@ -1,48 +1,47 @@
-"""The home page, and what every page shares: navigation and error pages."""
+"""The home page, and what every page shares: the navigation."""
 
 from flask import current_app, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from ..permissions import allows
 from ..vocabulary import ROLES
 from . import HOME_BY_ROLE, bp
 
+# The pages of the menu; each is shown to the roles its view's permission is granted to.
 NAVIGATION = (
-    ("web.new_report", _l("Saisir"), ("agent", "partner_admin", "coordinator")),
-    ("web.my_reports", _l("Signalements"), ("agent", "partner_admin", "coordinator")),
-    # DESIGN §3: agents and partner admins read programme-wide indicators too, suppressed.
-    (
-        "web.indicators",
-        _l("Indicateurs"),
-        ("agent", "partner_admin", "coordinator", "institution", "evaluator"),
-    ),
-    (
-        "map.territorial_map",
-        _l("Carte"),
-        ("agent", "partner_admin", "coordinator", "institution", "evaluator"),
-    ),
-    ("web.exports", _l("Exports"), ("partner_admin", "coordinator", "institution", "evaluator")),
-    ("web.audit_log", _l("Journal"), ("coordinator",)),
+    ("web.new_report", _l("Saisir")),
+    ("web.my_reports", _l("Signalements")),
+    ("web.indicators", _l("Indicateurs")),
+    ("map.territorial_map", _l("Carte")),
+    ("web.exports", _l("Exports")),
+    ("web.audit_log", _l("Journal")),
 )
+
+
+def may_open(role: str, endpoint: str) -> bool:
+    """Whether a page exists and its view's permission is granted to `role`."""
+    view = current_app.view_functions.get(endpoint)
+    return view is not None and allows(role, view.permission)
 
 
 def home_for(user) -> str:
     """The page a user lands on after signing in."""
     for endpoint in HOME_BY_ROLE.get(user.role, ()):
-        if endpoint in current_app.view_functions:
+        if endpoint == "web.home" or may_open(user.role, endpoint):
             return url_for(endpoint)
     return url_for("web.home")
 
 
 def navigation() -> list[tuple[str, str]]:
-    """(url, label) of the pages the current user may open and that exist."""
+    """(url, label) of the pages the current user may open."""
     if not current_user.is_authenticated:
         return []
     return [
         (url_for(endpoint), label)
-        for endpoint, label, roles in NAVIGATION
-        if current_user.role in roles and endpoint in current_app.view_functions
+        for endpoint, label in NAVIGATION
+        if may_open(current_user.role, endpoint)
     ]
 
 
