@@ -208,8 +208,9 @@ def bench_account(database_url: str, role: str, commune: str = "69123") -> Accou
     from ohpunaises.app import create_app
     from ohpunaises.auth import hash_password, issue_token
     from ohpunaises.extensions import db
-    from ohpunaises.models import Structure, User
-    from ohpunaises.territories import deployment_covering, territory_by_code
+    from ohpunaises.models import User
+    from ohpunaises.territories import territory_by_code
+    from ohpunaises.usecases.structures import new_structure
 
     app = create_app(product_env(database_url))
     with app.app_context():
@@ -218,12 +219,7 @@ def bench_account(database_url: str, role: str, commune: str = "69123") -> Accou
             territory = territory_by_code(commune, "commune")
             if territory is None:
                 raise BenchError(f"commune {commune} is not loaded")
-            structure = Structure(
-                name=f"Bench {role}",
-                kind="association",
-                commune=territory,
-                deployment=deployment_covering(territory),
-            )
+            structure = new_structure(f"Bench {role}", "association", territory)
         email = f"bench-{role}-{os.urandom(4).hex()}@example.org"
         password = os.urandom(12).hex()
         user = User(

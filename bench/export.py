@@ -45,11 +45,15 @@ def export_sql(database_url: str, email: str) -> tuple[str, int]:
     from ohpunaises.app import create_app
     from ohpunaises.extensions import db
     from ohpunaises.models import Report, User
+    from ohpunaises.permissions import Actor
+    from ohpunaises.usecases.reports import filtered_reports
 
     app = create_app(product_env(database_url))
     with app.app_context():
         user = db.session.scalar(sa.select(User).where(User.email == email))
-        query = exports.report_rows_query(exports.Viewer.of(user), {}, "postgresql")
+        actor = Actor.of(user)
+        reports = filtered_reports(actor, {}, "export.rows")
+        query = exports.report_rows_query(actor, reports, "postgresql")
         compiled = query.compile(
             dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
         )

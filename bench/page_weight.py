@@ -128,7 +128,8 @@ def prepare_database(env: dict):
     from ohpunaises.app import create_app
     from ohpunaises.auth import hash_password
     from ohpunaises.extensions import db
-    from ohpunaises.models import Structure, Territory, User
+    from ohpunaises.models import Territory, User
+    from ohpunaises.usecases.structures import new_structure
 
     app = create_app(env)
     with app.app_context():
@@ -136,7 +137,7 @@ def prepare_database(env: dict):
         bootstrap.load_default_territories()
         bootstrap.ensure_default_deployment()
         commune = db.session.query(Territory).filter_by(code="69266").one()
-        structure = Structure(name="Mesure", kind="association", commune=commune)
+        structure = new_structure("Mesure", "association", commune)
         user = User(email=EMAIL, role="agent", structure=structure)
         user.password_hash = hash_password(PASSWORD)
         db.session.add(user)

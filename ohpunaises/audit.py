@@ -1,43 +1,38 @@
-"""The audit log: who exported or changed what, and when (DESIGN §2)."""
+"""The audit log (DESIGN §2): who exported or changed what, and when; every export and every
+administrative change is in it."""
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .extensions import db
-from .models import AuditEvent, User
+from .models import AuditEvent
+from .permissions import Actor
 
 PAGE_SIZE = 50
 
 
-def event(user: User | None, action: str, target: str = "", details: dict | None = None):
-    """An audit event, not yet stored; `user` None means the command line or the system."""
+def event(actor: Actor | None, action: str, target="", details: dict | None = None) -> AuditEvent:
+    """An audit event, not yet stored; `actor` None means the system itself."""
     return AuditEvent(
-        user_id=user.id if user is not None else None,
-        actor=(user.email if user is not None else "cli")[:254],
+        user_id=actor.user_id if actor is not None else None,
+        actor=(actor.label if actor is not None else "system")[:254],
         action=action,
         target=str(target)[:200],
         details=jsonable(details or {}),
     )
 
 
-def record(user: User | None, action: str, target="", details: dict | None = None) -> AuditEvent:
+def record(actor: Actor | None, action: str, target="", details: dict | None = None) -> AuditEvent:
     """Add an event to the current session; it is stored with the change it describes."""
-    entry = event(user, action, target, details)
+    entry = event(actor, action, target, details)
     db.session.add(entry)
     return entry
 
 
-def record_apart(user_id, actor, action: str, target="", details=None):
+def record_apart(actor: Actor | None, action: str, target="", details=None):
     """Store an event at once in a session of its own (the end of a streamed export)."""
-    entry = AuditEvent(
-        user_id=user_id,
-        actor=actor[:254],
-        action=action,
-        target=str(target)[:200],
-        details=jsonable(details or {}),
-    )
     with Session(db.engine) as session:
-        session.add(entry)
+        session.add(event(actor, action, target, details))
         session.commit()
 
 

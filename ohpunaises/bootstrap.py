@@ -1,26 +1,21 @@
-"""First start: schema, default territories, default deployment, demo accounts."""
+"""First start: schema, default territories, default deployment, demo accounts.
+
+Each step goes through its use case as the command-line operator, so that it is audited
+like any other change.
+"""
 
 import datetime as dt
-import secrets
 from importlib import resources
 
 import flask_migrate
 import sqlalchemy as sa
 
-from .auth import hash_password
 from .extensions import db
-from .models import Deployment, Structure, Territory, User
-from .territories import (
-    CODE_CANDIDATES,
-    NAME_CANDIDATES,
-    PARENT_CANDIDATES,
-    deployment_covering,
-    parse_features,
-    pick_property,
-    read_geojson,
-    read_population_csv,
-    store_territories,
-)
+from .models import Deployment, Territory, User
+from .permissions import Actor
+from .usecases.accounts import create_user
+from .usecases.structures import create_structure
+from .usecases.territories import TerritoryFile, load_territories, open_deployment
 
 DATA = resources.files("ohpunaises") / "data"
 DEFAULT_TERRITORIES = (
@@ -51,21 +46,19 @@ def upgrade_schema():
 
 def load_default_territories(progress=None) -> dict[str, int]:
     """Load each shipped territory level that the database does not hold yet."""
-    populations = read_population_csv(DATA / POPULATION_CSV[0], *POPULATION_CSV[1:])
     loaded = {}
     for level, filename in DEFAULT_TERRITORIES:
         if db.session.scalar(sa.select(sa.func.count()).where(Territory.level == level)):
             continue
-        features = read_geojson(DATA / filename)
-        rows = parse_features(
-            features,
-            pick_property(features, None, CODE_CANDIDATES),
-            pick_property(features, None, NAME_CANDIDATES),
-            parent_key=pick_property(features, None, PARENT_CANDIDATES),
+        source = TerritoryFile(
+            DATA / filename,
+            level,
+            population_csv=DATA / POPULATION_CSV[0],
+            csv_code_column=POPULATION_CSV[1],
+            csv_population_column=POPULATION_CSV[2],
         )
-        store_territories(rows, level, populations, progress)
-        loaded[level] = len(rows)
-    db.session.commit()
+        result = load_territories(Actor.operator(), source)
+        loaded[level] = result.created + result.updated
     return loaded
 
 
@@ -73,13 +66,8 @@ def ensure_default_deployment() -> Deployment | None:
     """The first deployment covers every commune loaded, when none exists yet."""
     if db.session.scalar(sa.select(sa.func.count(Deployment.id))):
         return None
-    communes = db.session.scalars(sa.select(Territory).where(Territory.level == "commune"))
-    deployment = Deployment(
-        name=DEFAULT_DEPLOYMENT, started_on=dt.date.today(), territories=list(communes)
-    )
-    db.session.add(deployment)
-    db.session.commit()
-    return deployment
+    communes = db.session.scalars(sa.select(Territory).where(Territory.level == "commune")).all()
+    return open_deployment(Actor.operator(), DEFAULT_DEPLOYMENT, communes)
 
 
 def create_demo_accounts() -> list[tuple[str, str, str]]:
@@ -91,36 +79,21 @@ def create_demo_accounts() -> list[tuple[str, str, str]]:
     has_communes = db.session.scalar(sa.select(Territory.id).where(Territory.level == "commune"))
     if has_users or not has_communes:
         return []
-    structures = [_demo_structure(*spec) for spec in DEMO_STRUCTURES]
+    operator = Actor.operator()
+    structures = [_demo_structure(operator, *spec) for spec in DEMO_STRUCTURES]
     logins = []
     for role, email, name, structure_index in DEMO_ACCOUNTS:
-        password = secrets.token_urlsafe(9)
         structure = structures[structure_index] if structure_index is not None else None
-        db.session.add(
-            User(
-                email=email,
-                display_name=name,
-                role=role,
-                structure=structure,
-                password_hash=hash_password(password),
-            )
+        _user, password = create_user(
+            operator, email, role, structure.id if structure else None, display_name=name
         )
         logins.append((role, email, password))
-    db.session.commit()
     return logins
 
 
-def _demo_structure(name, kind, commune_code):
-    communes = sa.select(Territory).where(Territory.level == "commune")
-    commune = db.session.scalar(communes.where(Territory.code == commune_code))
-    commune = commune or db.session.scalar(communes.order_by(Territory.code))
-    structure = Structure(
-        name=name,
-        kind=kind,
-        commune=commune,
-        deployment=deployment_covering(commune),
-        onboarded_on=dt.date.today(),
-        is_demo=True,
-    )
-    db.session.add(structure)
-    return structure
+def _demo_structure(operator: Actor, name, kind, commune_code):
+    communes = sa.select(Territory.code).where(Territory.level == "commune")
+    code = db.session.scalar(communes.where(Territory.code == commune_code))
+    code = code or db.session.scalar(communes.order_by(Territory.code))
+    data = {"name": name, "kind": kind, "commune": code, "onboarded_on": dt.date.today()}
+    return create_structure(operator, data, demo=True)

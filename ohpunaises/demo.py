@@ -21,7 +21,7 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 from geoalchemy2.shape import to_shape
 
-from . import data_version
+from . import audit, data_version
 from .extensions import db
 from .indicators import NATIONAL_MEAN_COST_EUR
 from .models import (
@@ -33,6 +33,7 @@ from .models import (
     TrainingSession,
     deployment_territories,
 )
+from .permissions import Actor
 from .vocabulary import STRUCTURE_KINDS
 
 PREFIX = "[DÉMO] "
@@ -179,7 +180,10 @@ class DemoStructure:
 
 
 def create_demo_data(reports: int, seed=None, today=None, progress=None) -> Summary:
-    """Demo structures, `reports` reports with their actions and history, and trainings."""
+    """Demo structures, `reports` reports with their actions and history, and trainings;
+    one event in the audit log says what was added."""
+    operator = Actor.operator()
+    operator.check("demo.create")
     started = time.perf_counter()
     rng = np.random.default_rng(seed)
     today = today or dt.date.today()
@@ -192,6 +196,13 @@ def create_demo_data(reports: int, seed=None, today=None, progress=None) -> Summ
     write_reports(drawn, summary, progress)
     summary.training_sessions = write_trainings(rng, structures, reports, today)
     data_version.note_change(db.session())  # COPY is not seen by the session
+    details = {
+        "structures": summary.structures_created,
+        "reports": summary.reports,
+        "training_sessions": summary.training_sessions,
+        "seed": seed,
+    }
+    audit.record(operator, "demo.create", "demo", details)
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
         # Fresh statistics, or the planner keeps estimating the tables empty.

@@ -14,18 +14,17 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import aliased
 
-from . import audit, privacy
+from . import audit, logs, privacy
 from .extensions import db
-from .indicators import Period, compute
+from .indicators import Result
 from .models import Report, ReportAction, Structure, Territory
-from .reports import filtered_reports
+from .permissions import Actor, allows
 from .vocabulary import (
     ACTIONS,
     BUILDING_TYPES,
@@ -39,9 +38,6 @@ from .vocabulary import (
     VULNERABILITIES,
 )
 
-ROW_EXPORTERS = ("coordinator", "partner_admin", "evaluator")
-AGGREGATE_EXPORTERS = ("coordinator", "institution", "evaluator")
-PSEUDONYMISED_ROLES = ("evaluator",)
 SEPARATORS = {"semicolon": ";", "comma": ","}
 CHUNK = 2000  # rows per keyset query (SQLite)
 CHUNK_BYTES = 64 * 1024  # bytes per piece of the response (PostgreSQL)
@@ -194,7 +190,7 @@ TYPE_LABELS = {
 
 
 def view_for(role: str) -> str:
-    return "pseudonymised" if role in PSEUDONYMISED_ROLES else "full"
+    return "pseudonymised" if pseudonymised(role) else "full"
 
 
 def columns_for(role: str) -> list[Column]:
@@ -205,33 +201,9 @@ def columns_for(role: str) -> list[Column]:
 # Query ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Viewer:
-    """Who exports, read off the account once: a stream outlives the request's ORM objects."""
-
-    id: int | None
-    email: str
-    role: str
-    structure_id: int | None = None
-    deployment_ids: tuple[int, ...] = ()
-
-    @classmethod
-    def of(cls, user) -> "Viewer":
-        deployments = tuple(d.id for d in user.deployments)
-        return cls(user.id, user.email, user.role, user.structure_id, deployments)
-
-    @property
-    def pseudonymised(self) -> bool:
-        return self.role in PSEUDONYMISED_ROLES
-
-    def scope(self):
-        """The account `filtered_reports` scopes by; evaluators read the coordination's rows
-        (DESIGN §3), pseudonymised when written."""
-        return SimpleNamespace(
-            role="coordinator" if self.pseudonymised else self.role,
-            structure_id=self.structure_id,
-            deployments=[SimpleNamespace(id=id_) for id_ in self.deployment_ids],
-        )
+def pseudonymised(role: str | None) -> bool:
+    """Whether this role exports pseudonymised rows: it may not read reports one by one."""
+    return not allows(role, "report.read")
 
 
 def joined_actions(dialect: str):
@@ -268,8 +240,9 @@ PLAIN_COLUMNS = (
 KEY_COLUMNS = 2  # created_at and id, last, for keyset chunks
 
 
-def report_rows_query(viewer: Viewer, filters: dict, dialect: str):
-    """The select of the rows the viewer may export, oldest first, one SQL column per CSV
+def report_rows_query(actor: Actor, reports, dialect: str):
+    """The select of the rows of `reports` (a query on reports, from `filtered_reports`)
+    as the actor exports them, oldest first, one SQL column per CSV
     column in the CSV's order, then the row's key (created_at, id)."""
     commune, arrondissement, qpv = (aliased(Territory) for _ in range(3))
     sources = {
@@ -288,7 +261,7 @@ def report_rows_query(viewer: Viewer, filters: dict, dialect: str):
         **{name: getattr(Report, name) for name in PLAIN_COLUMNS},
         **{f"vulnerability_{n}": getattr(Report, f"vuln_{n}") for n in VULNERABILITIES},
     }
-    selected = [sources[c.name].label(c.name) for c in columns_for(viewer.role)]
+    selected = [sources[c.name].label(c.name) for c in columns_for(actor.role)]
     selected += [Report.created_at.label("key_created_at"), Report.id.label("key_id")]
     joined = (
         sa.join(Report, Structure, Report.structure_id == Structure.id)
@@ -296,13 +269,13 @@ def report_rows_query(viewer: Viewer, filters: dict, dialect: str):
         .outerjoin(arrondissement, Report.arrondissement_id == arrondissement.id)
         .outerjoin(qpv, Report.qpv_id == qpv.id)
     )
-    query = filtered_reports(viewer.scope(), filters)
-    return query.with_only_columns(*selected, maintain_column_froms=False).select_from(joined)
+    return reports.with_only_columns(*selected, maintain_column_froms=False).select_from(joined)
 
 
-def count_rows(viewer: Viewer, filters: dict) -> int:
-    query = filtered_reports(viewer.scope(), filters).order_by(None)
-    return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+def count_rows(connection, reports) -> int:
+    """How many reports `reports` selects."""
+    query = sa.select(sa.func.count()).select_from(reports.order_by(None).subquery())
+    return connection.scalar(query)
 
 
 # Formatting -----------------------------------------------------------------------------------
@@ -393,10 +366,10 @@ def _coordinate(location: str, mark: str) -> Format:
     return Format(_decimal(mark, 6), functools.partial(_sql_decimal, places=6, mark=mark))
 
 
-def formats(viewer: Viewer, options: Options) -> dict[str, Format]:
-    """The Format of each column that needs one, for this viewer and these options."""
+def formats(actor: Actor, options: Options) -> dict[str, Format]:
+    """The Format of each column that needs one, for this actor and these options."""
     location = options.location
-    if viewer.pseudonymised and location == "point":
+    if pseudonymised(actor.role) and location == "point":
         location = "rounded"
     mark = options.decimal_mark
     money = Format(_decimal(mark, 2), functools.partial(_sql_decimal, places=2, mark=mark))
@@ -419,7 +392,7 @@ def formats(viewer: Viewer, options: Options) -> dict[str, Format]:
         "updated_at": timestamp,
         **{f"vulnerability_{name}": Format(_boolean, _sql_boolean) for name in VULNERABILITIES},
     }
-    if viewer.pseudonymised:
+    if pseudonymised(actor.role):
         for purpose in ("report", "structure"):
             by_name[f"{purpose}_pseudonym"] = Format(
                 privacy.pseudonymiser(purpose), privacy.sql_pseudonymiser(purpose)
@@ -427,11 +400,11 @@ def formats(viewer: Viewer, options: Options) -> dict[str, Format]:
     return by_name
 
 
-def converters(viewer: Viewer, options: Options) -> list[tuple[int, Callable]]:
+def converters(actor: Actor, options: Options) -> list[tuple[int, Callable]]:
     """(position, function) for each column whose value Python must write (SQLite)."""
-    by_name = {name: f.python for name, f in formats(viewer, options).items() if f.python}
+    by_name = {name: f.python for name, f in formats(actor, options).items() if f.python}
     by_name["actions"] = _sorted_list  # group_concat does not sort; string_agg does
-    names = [column.name for column in columns_for(viewer.role)]
+    names = [column.name for column in columns_for(actor.role)]
     return [(index, by_name[name]) for index, name in enumerate(names) if name in by_name]
 
 
@@ -439,15 +412,15 @@ def _sorted_list(value):
     return value and LIST_SEPARATOR.join(sorted(value.split(LIST_SEPARATOR)))
 
 
-def formatted_query(viewer: Viewer, filters: dict, options: Options):
+def formatted_query(actor: Actor, reports, options: Options):
     """The rows as PostgreSQL should write them: every cell already the export's text."""
-    rows = report_rows_query(viewer, filters, "postgresql").order_by(None).subquery("row")
-    by_name = formats(viewer, options)
+    rows = report_rows_query(actor, reports, "postgresql").order_by(None).subquery("row")
+    by_name = formats(actor, options)
     cells = [
         by_name[column.name].sql(rows.c[column.name])
         if column.name in by_name
         else rows.c[column.name]
-        for column in columns_for(viewer.role)
+        for column in columns_for(actor.role)
     ]
     return sa.select(*cells).order_by(rows.c.key_created_at, rows.c.key_id)
 
@@ -460,31 +433,32 @@ class Progress:
 
 
 def csv_stream(
-    viewer: Viewer, filters: dict, options: Options, progress: Progress
+    connection, actor: Actor, reports, options: Options, progress: Progress
 ) -> Iterator[bytes]:
-    """The CSV export as chunks of UTF-8 bytes: BOM and header first, then the rows."""
+    """The CSV export of `reports` (a query on reports, from `filtered_reports`) as chunks
+    of UTF-8 bytes, read on `connection` alone: BOM and header first, then the rows."""
     buffer = io.StringIO()
     buffer.write(BOM)
     csv.writer(buffer, delimiter=options.delimiter, lineterminator=LINE_END).writerow(
-        column.name for column in columns_for(viewer.role)
+        column.name for column in columns_for(actor.role)
     )
     yield _drain(buffer)
-    if db.engine.dialect.name == "postgresql":
-        yield from _copied(viewer, filters, options, progress)
+    if connection.dialect.name == "postgresql":
+        yield from _copied(connection, actor, reports, options, progress)
     else:
-        yield from _written(viewer, filters, options, progress)
+        yield from _written(connection, actor, reports, options, progress)
     progress.complete = True
 
 
-def _copied(viewer: Viewer, filters: dict, options: Options, progress: Progress):
+def _copied(connection, actor: Actor, reports, options: Options, progress: Progress):
     """PostgreSQL writes the rows itself (COPY … TO STDOUT): the worker only forwards bytes,
     in chunks of about CHUNK_BYTES, one row at a time as they arrive."""
-    compiled = formatted_query(viewer, filters, options).compile(
-        dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True}
+    compiled = formatted_query(actor, reports, options).compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
     )
     statement = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, DELIMITER '{options.delimiter}')"
-    connection = db.session.connection().connection.dbapi_connection
-    with connection.cursor() as cursor, cursor.copy(statement, compiled.params) as copy:
+    dbapi_connection = connection.connection.dbapi_connection
+    with dbapi_connection.cursor() as cursor, cursor.copy(statement, compiled.params) as copy:
         parts, size = [], 0
         for row in copy:  # libpq hands COPY data over one row at a time
             parts.append(row)
@@ -496,10 +470,10 @@ def _copied(viewer: Viewer, filters: dict, options: Options, progress: Progress)
         yield b"".join(parts)
 
 
-def _written(viewer: Viewer, filters: dict, options: Options, progress: Progress):
+def _written(connection, actor: Actor, reports, options: Options, progress: Progress):
     """Rows read in keyset chunks and written by the csv module (SQLite)."""
-    query = report_rows_query(viewer, filters, db.engine.dialect.name)
-    convert = converters(viewer, options)
+    query = report_rows_query(actor, reports, connection.dialect.name)
+    convert = converters(actor, options)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=options.delimiter, lineterminator=LINE_END)
     last = None
@@ -507,7 +481,7 @@ def _written(viewer: Viewer, filters: dict, options: Options, progress: Progress
         chunk = query
         if last is not None:
             chunk = query.where(sa.tuple_(Report.created_at, Report.id) > tuple(last[-2:]))
-        rows = db.session.execute(chunk.limit(CHUNK)).all()
+        rows = connection.execute(chunk.limit(CHUNK)).all()
         for row in rows:
             values = list(row)
             del values[-KEY_COLUMNS:]
@@ -521,16 +495,13 @@ def _written(viewer: Viewer, filters: dict, options: Options, progress: Progress
         last = rows[-1]
 
 
-def record_export(viewer: Viewer, filters: dict, options: Options, progress: Progress, target):
-    """Once a stream has ended, however it ended: the export in the audit log, row count and all.
-
-    The read transaction is ended first (SQLite would not let another session write past it),
-    and the event is stored in a session of its own, whatever the state of the request's.
-    """
-    db.session.rollback()
-    details = {"filters": filters, "options": options.__dict__, "view": view_for(viewer.role)}
+def record_export(actor: Actor, filters: dict, options: Options, progress: Progress, target):
+    """Once a stream has ended, however it ended: the export in the audit log, row count and
+    all, stored in a session of its own whatever the state of the request's."""
+    details = {"filters": filters, "options": options.__dict__, "view": view_for(actor.role)}
     details.update(rows=progress.rows, complete=progress.complete)
-    audit.record_apart(viewer.id, viewer.email, "export.reports", target, details)
+    audit.record_apart(actor, "export.reports", target, details)
+    logs.event("export", kind=target, rows=progress.rows, complete=progress.complete)
 
 
 def _drain(buffer: io.StringIO) -> bytes:
@@ -594,20 +565,23 @@ def dictionary_csv(options: Options) -> bytes:
 # Territories ----------------------------------------------------------------------------------
 
 
-def territories_geojson(role: str, period: Period, level: str, deployments=None) -> dict:
-    """Indicators per territory of `level` with the territories' outlines, as `role` may read,
-    over `deployments` (ids; None: every deployment).
+def territories_geojson(result: Result) -> dict:
+    """The indicators of `result` per territory of its level, with the territories' outlines.
 
     Each indicator gives two properties: its value (null when hidden) and `<id>_display`,
     the text to show ("< 5" or "s" when hidden).
     """
-    figures = compute(period, level=level, viewer_role=role, deployments=deployments)
+    level = result.level
     properties = {}
-    for indicator in figures["indicators"]:
-        for entry in indicator["territories"]:
-            shown = properties.setdefault(entry["territory"]["id"], dict(entry["territory"]))
-            shown[indicator["id"]] = entry.get("value")
-            shown[f"{indicator['id']}_display"] = entry.get("display")
+    for indicator in result.indicators:
+        for row in indicator.territories:
+            place = row.territory
+            shown = properties.setdefault(
+                place.id,
+                {"id": place.id, "code": place.code, "name": place.name, "level": place.level},
+            )
+            shown[indicator.id] = row.figure.value
+            shown[f"{indicator.id}_display"] = row.figure.display
     outlines = db.session.execute(
         sa.select(
             Territory.id,
@@ -634,9 +608,9 @@ def territories_geojson(role: str, period: Period, level: str, deployments=None)
     ]
     return {
         "type": "FeatureCollection",
-        "period": figures["period"],
+        "period": result.period.as_dict(),
         "level": level,
-        "suppression": figures["suppression"],
+        "suppression": {"applied": result.suppression.applied, "k": result.suppression.k},
         "features": features,
     }
 

@@ -12,6 +12,7 @@ from geoalchemy2.shape import from_shape
 from shapely import geometry, validation
 from shapely.errors import GeometryTypeError
 
+from .errors import Invalid
 from .extensions import db
 from .models import Deployment, Territory, deployment_territories
 from .schemas import storable
@@ -27,7 +28,7 @@ MEGABYTE = 1_000_000
 MAX_FILE_MEGABYTES = 200  # a file is parsed whole, in several times its size of memory
 
 
-class TerritoryFileError(ValueError):
+class TerritoryFileError(Invalid):
     """A territory file that cannot be loaded; the message says where and why."""
 
 

@@ -151,14 +151,10 @@ class ApiClient:
 
 
 def make_structure(name, commune_code, kind="association"):
-    from ohpunaises.models import Structure
-    from ohpunaises.territories import deployment_covering
+    from ohpunaises.usecases.structures import new_structure
 
     commune = db.session.scalar(sa.select(Territory).where(Territory.code == commune_code))
-    structure = Structure(
-        name=name, kind=kind, commune=commune, deployment=deployment_covering(commune)
-    )
-    db.session.add(structure)
+    structure = new_structure(name, kind, commune)
     db.session.flush()
     return structure
 

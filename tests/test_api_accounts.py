@@ -149,3 +149,73 @@ def test_a_cookie_session_must_send_the_csrf_token_to_write(app, accounts):
     response = client.post("/api/v1/reports", json={"housing": "social"})
     assert response.status_code == 400
     assert response.content_type == "application/problem+json"
+
+
+def token_expiry(app, token_id):
+    with app.app_context():
+        return db.session.get(ApiToken, token_id).expires_at
+
+
+def shorten(app, client: ApiClient, days: int):
+    """Make the token `client` acts with expire in `days` days."""
+    from ohpunaises.auth import token_digest
+
+    with app.app_context():
+        record = db.session.scalar(
+            sa.select(ApiToken).where(ApiToken.token_hash == token_digest(client.token))
+        )
+        record.expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(days=days, hours=1)
+        db.session.commit()
+        return record.expires_at
+
+
+def test_a_token_cannot_mint_a_token_that_outlives_it(app, accounts):
+    agent = accounts["agent"]
+    limit = shorten(app, agent, 30)
+    refused = agent.post("/api/v1/tokens", json={"name": "plus long", "days": 31})
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"][0]["field"] == "days"
+    assert "30 jour(s) au plus" in refused.get_json()["errors"][0]["message"]
+    allowed = agent.post("/api/v1/tokens", json={"name": "aussi long", "days": 30})
+    assert allowed.status_code == 201
+    assert token_expiry(app, allowed.get_json()["id"]) <= limit
+
+
+def test_a_token_minted_without_a_duration_expires_with_its_parent(app, accounts):
+    agent = accounts["agent"]
+    limit = shorten(app, agent, 10)
+    created = agent.post("/api/v1/tokens", json={"name": "par défaut"})
+    assert created.status_code == 201
+    assert token_expiry(app, created.get_json()["id"]) == limit
+
+
+def test_a_signed_in_session_mints_a_token_of_a_year_by_default(app, accounts):
+    created = accounts["coordinator"].post("/api/v1/tokens", json={"name": "un an"})
+    expires = token_expiry(app, created.get_json()["id"])
+    assert dt.timedelta(days=364) < expires - dt.datetime.now(dt.UTC) <= dt.timedelta(days=365)
+
+
+def test_no_token_is_minted_for_a_higher_role(app, accounts):
+    with app.app_context():
+        coordinator = db.session.get(User, accounts["coordinator"].user_id)
+        partner_admin = db.session.get(User, accounts["partner_admin"].user_id)
+        coordinator_id, partner_admin_id = coordinator.id, partner_admin.id
+    for role, owner in (("agent", partner_admin_id), ("partner_admin", coordinator_id)):
+        response = accounts[role].post("/api/v1/tokens", json={"user_id": owner})
+        assert response.status_code == 403, (role, response.get_json())
+    with app.app_context():
+        owners = db.session.scalars(sa.select(ApiToken.user_id)).all()
+    assert owners.count(coordinator_id) == owners.count(partner_admin_id) == 1
+
+
+def test_a_partner_admin_mints_a_token_for_an_agent_of_their_structure_only(app, accounts):
+    agent_a, agent_b = accounts["agent"].user_id, accounts["agent_b"].user_id
+    partner_admin = accounts["partner_admin"]
+    made = partner_admin.post("/api/v1/tokens", json={"name": "SI du bailleur", "user_id": agent_a})
+    assert made.status_code == 201, made.get_json()
+    me = ApiClient(partner_admin.client, made.get_json()["token"]).get("/api/v1/me").get_json()
+    assert (me["id"], me["role"]) == (agent_a, "agent")
+    other = partner_admin.post("/api/v1/tokens", json={"user_id": agent_b})
+    assert other.status_code == 404
+    agent = accounts["agent"].post("/api/v1/tokens", json={"user_id": accounts["agent_b"].user_id})
+    assert agent.status_code == 404

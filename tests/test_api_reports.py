@@ -6,9 +6,9 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from ohpunaises import reports as reports_service
 from ohpunaises.extensions import db
 from ohpunaises.models import Report
+from ohpunaises.usecases import reports as reports_service
 
 SMALLEST = {
     "intervention_date": "2026-11-02",

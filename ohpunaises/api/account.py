@@ -1,15 +1,9 @@
-"""The current account and its API tokens."""
+"""The current account and API tokens."""
 
-import sqlalchemy as sa
-from flask_login import current_user
-
-from ..auth import issue_token
-from ..extensions import db
-from ..models import ApiToken
-from ..models.base import utcnow
+from ..auth import current_actor, requires
 from ..schemas import MeSchema, TokenCreatedSchema, TokenCreateSchema, TokenSchema
+from ..usecases import accounts
 from . import ApiBlueprint, ApiView
-from .problems import problem
 from .structures import structure_view
 
 URL = ""
@@ -18,10 +12,11 @@ blp = ApiBlueprint("account", __name__, description="Votre compte et vos jetons 
 
 @blp.route("/me")
 class Me(ApiView):
+    @requires("account.read")
     @blp.response(200, MeSchema)
     def get(self):
         """Qui vous êtes : rôle, structure, déploiements"""
-        user = current_user
+        user = current_actor().user
         return {
             "id": user.id,
             "email": user.email,
@@ -34,31 +29,36 @@ class Me(ApiView):
 
 @blp.route("/tokens")
 class Tokens(ApiView):
+    @requires("token.read")
     @blp.response(200, TokenSchema(many=True))
     def get(self):
         """Vos jetons d'API (jamais le jeton lui-même)"""
-        query = sa.select(ApiToken).where(ApiToken.user_id == current_user.id)
-        return db.session.scalars(query.order_by(ApiToken.id)).all()
+        return accounts.list_tokens(current_actor())
 
+    @requires("token.create")
     @blp.arguments(TokenCreateSchema)
     @blp.response(201, TokenCreatedSchema)
+    @blp.alt_response(404, description="Compte inconnu ou hors de votre périmètre")
+    @blp.alt_response(422, description="Durée trop longue pour le jeton qui le demande")
     def post(self, data):
-        """Crée un jeton ; il n'est affiché qu'une fois"""
-        token, record = issue_token(current_user._get_current_object(), data["name"], data["days"])
-        db.session.commit()
+        """Crée un jeton, pour vous ou un compte de votre périmètre ; il n'est affiché qu'une fois
+
+        Créé avec un jeton, il expire au plus tard avec lui ; on ne crée pas de jeton pour un
+        rôle plus élevé que le sien.
+        """
+        token, record = accounts.create_token(
+            current_actor(), data["name"], data.get("days"), data.get("user_id")
+        )
         fields = TokenSchema().fields
         return {**{name: getattr(record, name) for name in fields}, "token": token}
 
 
 @blp.route("/tokens/<int(max=2147483647):token_id>")
 class TokenItem(ApiView):
+    @requires("token.revoke")
     @blp.response(204)
     @blp.alt_response(404, description="Jeton inconnu")
     def delete(self, token_id):
         """Révoque un de vos jetons"""
-        record = db.session.get(ApiToken, token_id)
-        if record is None or record.user_id != current_user.id:
-            return problem(404)
-        record.revoked_at = record.revoked_at or utcnow()
-        db.session.commit()
+        accounts.revoke_token(current_actor(), token_id)
         return None

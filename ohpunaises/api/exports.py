@@ -5,15 +5,13 @@ import datetime as dt
 import marshmallow as ma
 from flask import Response, current_app, stream_with_context
 
-from .. import audit, exports
-from ..auth import deployment_ids, require_role
-from ..extensions import db
+from .. import exports
+from ..auth import current_actor, requires
 from ..indicators import Period
-from ..reports import ReportError
 from ..schemas import ReportQuerySchema, Schema, choice
 from ..territories import LEVELS
+from ..usecases.exports import export_reports, export_territories
 from . import ApiBlueprint, ApiView
-from .problems import problem
 
 URL = "/exports"
 blp = ApiBlueprint("exports", __name__, description="Exports CSV et GeoJSON")
@@ -76,20 +74,17 @@ def csv_doc(description):
 
 @blp.route("/reports.csv")
 class ReportsCsv(ApiView):
+    @requires("export.rows")
     @blp.arguments(ExportQuerySchema, location="query")
     @blp.doc(responses={"200": csv_doc("CSV UTF-8 avec BOM, une ligne d'en-tête")})
     @blp.alt_response(403, description="Rôle sans export de lignes (agent, institution)")
     @blp.alt_response(422, description="Filtre invalide")
     def get(self, query):
         """Les signalements visibles en CSV, colonnes selon le rôle (voir le dictionnaire)"""
-        user = require_role(*exports.ROW_EXPORTERS)
         options, filters = split_options(query)
-        try:
-            exports.filtered_reports(user, filters)  # an unknown territory is a 422, now
-        except ReportError as error:
-            return problem(error.status, title=error.title, errors=error.field_errors())
+        export = export_reports(current_actor(), filters, options)
         return csv_response(
-            stream_with_context(audited_stream(exports.Viewer.of(user), filters, options)),
+            stream_with_context(export.chunks("reports.csv")),
             f"signalements-{dt.date.today().isoformat()}.csv",
         )
 
@@ -99,17 +94,9 @@ def split_options(query: dict) -> tuple[exports.Options, dict]:
     return options, query
 
 
-def audited_stream(viewer: exports.Viewer, filters, options):
-    """The CSV stream; once it ends, the export goes into the audit log with its row count."""
-    progress = exports.Progress()
-    try:
-        yield from exports.csv_stream(viewer, filters, options, progress)
-    finally:
-        exports.record_export(viewer, filters, options, progress, "reports.csv")
-
-
 @blp.route("/dictionary.csv")
 class DictionaryCsv(ApiView):
+    @requires("export.dictionary")
     @blp.arguments(SeparatorSchema, location="query")
     @blp.doc(responses={"200": csv_doc("Nom, libellé, type et valeurs permises de chaque colonne")})
     @blp.alt_response(422, description="Paramètre invalide")
@@ -121,6 +108,7 @@ class DictionaryCsv(ApiView):
 
 @blp.route("/territories.geojson")
 class TerritoriesGeojson(ApiView):
+    @requires("export.aggregates")
     @blp.arguments(TerritoryExportQuerySchema, location="query")
     @blp.doc(
         responses={
@@ -135,18 +123,8 @@ class TerritoriesGeojson(ApiView):
     @blp.alt_response(422, description="Paramètre invalide")
     def get(self, query):
         """Les indicateurs par territoire avec leurs contours, en GeoJSON"""
-        user = require_role(*exports.AGGREGATE_EXPORTERS)
         period = Period(query.get("date_from"), query.get("date_to"))
-        collection = exports.territories_geojson(
-            user.role, period, query["level"], deployment_ids(user)
-        )
-        audit.record(
-            user,
-            "export.territories",
-            "territories.geojson",
-            {"filters": query, "rows": len(collection["features"])},
-        )
-        db.session.commit()
+        collection = export_territories(current_actor(), period, query["level"])
         response = current_app.json.response(collection)
         response.mimetype = GEOJSON_TYPE
         return response

@@ -1,16 +1,10 @@
 """Training and awareness sessions."""
 
-import sqlalchemy as sa
-from flask_babel import gettext as _
-
-from ..auth import REPORT_WRITERS, require_role, scope_trainings
-from ..extensions import db
+from ..auth import current_actor, requires
 from ..models import TrainingSession
-from ..reports import ReportError, structure_for
 from ..schemas import TrainingCreateSchema, TrainingSchema
-from ..territories import territory_by_code
+from ..usecases import trainings
 from . import ApiBlueprint, ApiView
-from .problems import problem
 
 URL = "/trainings"
 blp = ApiBlueprint("trainings", __name__, description="Formations et sensibilisations")
@@ -27,40 +21,16 @@ def training_view(training: TrainingSession) -> dict:
 
 @blp.route("")
 class Trainings(ApiView):
+    @requires("training.read")
     @blp.response(200, TrainingSchema(many=True))
     def get(self):
         """Les sessions de votre périmètre, les plus récentes d'abord"""
-        user = require_role(*REPORT_WRITERS)
-        query = sa.select(TrainingSession).order_by(
-            TrainingSession.held_on.desc(), TrainingSession.id.desc()
-        )
-        return [training_view(t) for t in db.session.scalars(scope_trainings(query, user))]
+        return [training_view(t) for t in trainings.list_trainings(current_actor())]
 
+    @requires("training.create")
     @blp.arguments(TrainingCreateSchema)
     @blp.response(201, TrainingSchema)
     @blp.alt_response(422, description="Données invalides")
     def post(self, data):
         """Enregistre une session de formation ou de sensibilisation"""
-        user = require_role(*REPORT_WRITERS)
-        try:
-            structure = structure_for(data.get("structure_id"), user)
-        except ReportError as error:
-            return problem(error.status, errors=error.field_errors())
-        territory = None
-        if data.get("territory"):
-            territory = territory_by_code(data["territory"])
-            if territory is None:
-                message = _("Territoire inconnu : %(code)s.", code=data["territory"])
-                return problem(422, errors=[{"field": "territory", "message": message}])
-        training = TrainingSession(
-            held_on=data["held_on"],
-            structure=structure,
-            territory=territory or structure.commune,
-            kind=data["kind"],
-            participants=data["participants"],
-            notes=data.get("notes"),
-            created_by_id=user.id,
-        )
-        db.session.add(training)
-        db.session.commit()
-        return training_view(training)
+        return training_view(trainings.create_training(current_actor(), data))

@@ -10,18 +10,19 @@ import datetime as dt
 
 from flask import abort, current_app, g, make_response, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 
+from ..auth import current_actor, public, requires
 from ..indicators import INDICATORS, Period
+from ..permissions import Actor
 from . import bp
-from .builders import LEVELS, MAP_INDICATORS, MapQuery, Viewer, build_map
+from .builders import LEVELS, MAP_INDICATORS, MapQuery, build_map
 
 
 @bp.get("/carte")
-@login_required
+@requires("map.read")
 def territorial_map():
     query = map_query(request.args)
-    built = build_map(query, Viewer(current_user._get_current_object()))
+    built = build_map(query, current_actor())
     page = render_template(
         "map/map.html",
         map=built,
@@ -37,11 +38,12 @@ def territorial_map():
 
 
 @bp.get("/carte/embed")
+@public("map.read")
 def embedded_map():
     if not current_app.config["EMBED"]:
         abort(404)
     query = map_query(request.args)
-    built = build_map(query, Viewer(None))
+    built = build_map(query, Actor.public())
     response = make_response(render_template("map/embed.html", map=built, query=query))
     origins = current_app.config["EMBED_ORIGINS"]
     g.frame_ancestors = ("'self'", *origins)  # merged into the page's policy by app.harden

@@ -1,4 +1,8 @@
-"""Creating and following up reports: placement, idempotency by client UUID, status history."""
+"""Reports: creation safe to retry, batch push, follow-up, and the reads each actor may make.
+
+Placement, idempotency by client UUID and the status history are decided here, for the API,
+the phone form and any other adapter alike.
+"""
 
 import base64
 import binascii
@@ -11,15 +15,16 @@ import uuid
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from geoalchemy2 import WKTElement
-from geoalchemy2.shape import to_shape
+from sqlalchemy.orm import selectinload
 
-from . import audit
-from .auth import may_write_for, scope_reports
-from .extensions import db
-from .models import Report, ReportStatusChange, Structure
-from .models.base import utcnow
-from .privacy import derived_key
-from .territories import (
+from .. import audit
+from ..errors import Conflict, DomainError, NotFound, OutOfPerimeter, Stale, invalid
+from ..extensions import db
+from ..models import Report, ReportStatusChange, Structure
+from ..models.base import utcnow
+from ..permissions import Actor, covers, restrict
+from ..privacy import derived_key
+from ..territories import (
     OutOfScope,
     Placement,
     place_commune_code,
@@ -27,7 +32,8 @@ from .territories import (
     point_wkt,
     territory_by_code,
 )
-from .vocabulary import VULNERABILITIES
+from ..vocabulary import VULNERABILITIES
+from . import transaction
 
 FOLLOW_UP_FIELDS = (
     "building_type",
@@ -39,21 +45,6 @@ FOLLOW_UP_FIELDS = (
     "cost_household",
     "notes",
 )
-
-
-class ReportError(Exception):
-    """A report refused as sent: an HTTP status, a title and errors by field."""
-
-    def __init__(self, status: int, title: str, errors: dict[str, str] | None = None):
-        super().__init__(title)
-        self.status, self.title, self.errors = status, title, errors or {}
-
-    def field_errors(self) -> list[dict]:
-        return [{"field": field, "message": message} for field, message in self.errors.items()]
-
-
-def invalid(field: str, message: str) -> ReportError:
-    return ReportError(422, _("Données invalides"), {field: message})
 
 
 # Keys -----------------------------------------------------------------------------------------
@@ -80,55 +71,78 @@ def fingerprint(data: dict, structure_id: int) -> str:
 # Creation -------------------------------------------------------------------------------------
 
 
-def create_report(data: dict, user, source: str) -> tuple[Report, bool]:
-    """Store a report, or return the one already stored under its UUID.
+def create_report(actor: Actor, data: dict, source: str) -> tuple[Report, bool]:
+    """Store a report, or return the one already stored under its UUID: (report, created).
 
-    Returns (report, created). A known UUID with other content is a 409. Should another
-    request store the same UUID between the check and the insert, the flush raises
-    IntegrityError: `store_report` (or a batch's savepoint) then asks again.
+    A known UUID with other content is a Conflict. Should another request store the same UUID
+    between the check and the insert, the insert fails: the use case's own transaction is
+    rolled back (it holds nothing else) and the twin's report is replayed.
     """
-    structure = structure_for(data.get("structure_id"), user)
+    actor.check("report.create")
+    with transaction():
+        try:
+            return _create_or_replay(actor, data, source)
+        except sa.exc.IntegrityError:
+            db.session.rollback()
+            return _create_or_replay(actor, data, source)
+
+
+def push_reports(actor: Actor, items: list[dict], source: str) -> list:
+    """Store several reports in one transaction, each in its own savepoint, in order.
+
+    Returns, for each item, (report, created) or the DomainError that refused it alone.
+    """
+    actor.check("report.create")
+    with transaction():
+        return [_push_one(actor, data, source) for data in items]
+
+
+def _push_one(actor: Actor, data: dict, source: str):
+    try:
+        try:
+            with db.session.begin_nested():
+                return _create_or_replay(actor, data, source)
+        except sa.exc.IntegrityError:  # a concurrent twin of its UUID: replay it
+            with db.session.begin_nested():
+                return _create_or_replay(actor, data, source)
+    except DomainError as error:
+        return error
+
+
+def _create_or_replay(actor: Actor, data: dict, source: str) -> tuple[Report, bool]:
+    structure = structure_for(actor, data.get("structure_id"), "report.create")
     digest = fingerprint(data, structure.id)
     report_id = data.get("id") or uuid.uuid4()
     existing = db.session.get(Report, report_id)
     if existing is not None:
         return replay(existing, digest), False
-    report = new_report(data, structure, user, source, place(data))
+    report = new_report(data, structure, actor, source, place(data))
     report.id, report.payload_hash = report_id, digest
     db.session.add(report)
     db.session.flush()
     return report, True
 
 
-def store_report(data: dict, user, source: str) -> tuple[Report, bool]:
-    """`create_report` as the request's whole transaction: a concurrent twin is replayed."""
-    try:
-        return create_report(data, user, source)
-    except sa.exc.IntegrityError:
-        db.session.rollback()
-        return create_report(data, user, source)  # finds the twin's report this time
-
-
 def replay(existing: Report, digest: str) -> Report:
     if existing.payload_hash != digest:
-        raise ReportError(
-            409,
-            _("Conflit"),
-            {"id": _("Cet identifiant désigne déjà un autre signalement.")},
-        )
+        raise Conflict(errors={"id": _("Cet identifiant désigne déjà un autre signalement.")})
     return existing
 
 
-def structure_for(structure_id: int | None, user) -> Structure:
-    """The structure a new report belongs to, checked against the user's rights."""
+def structure_for(actor: Actor, structure_id: int | None, action: str) -> Structure:
+    """The structure a new record belongs to, checked against what `action` reaches."""
     if structure_id is None:
-        if user.structure is None:
+        if actor.structure_id is None:
             raise invalid("structure_id", _("Indiquez la structure du signalement."))
-        return user.structure
-    structure = db.session.get(Structure, structure_id)
-    if structure is None or not may_write_for(user, structure):
+        return actor.user.structure if actor.user is not None else _structure(actor.structure_id)
+    structure = _structure(structure_id)
+    if structure is None or not covers(actor, action, structure):
         raise invalid("structure_id", _("Structure inconnue."))
     return structure
+
+
+def _structure(structure_id: int) -> Structure | None:
+    return db.session.get(Structure, structure_id)
 
 
 def place(data: dict) -> Placement:
@@ -139,13 +153,9 @@ def place(data: dict) -> Placement:
         if placement is None:
             return place_commune_code(commune)
     except OutOfScope as error:
-        raise ReportError(422, _("Hors périmètre"), {"commune": str(error)}) from error
+        raise OutOfPerimeter(errors={"commune": str(error)}) from error
     if not placement.in_scope:
-        raise ReportError(
-            422,
-            _("Hors périmètre"),
-            {"location": _("Ce point est hors du périmètre du programme.")},
-        )
+        raise OutOfPerimeter(errors={"location": _("Ce point est hors du périmètre du programme.")})
     if commune and commune not in _codes(placement):
         raise invalid("commune", _("Le point n'est pas dans cette commune."))
     return placement
@@ -155,11 +165,11 @@ def _codes(placement: Placement) -> set[str]:
     return {t.code for t in (placement.commune, placement.arrondissement) if t is not None}
 
 
-def new_report(data, structure, user, source, placement) -> Report:
+def new_report(data, structure, actor: Actor, source, placement) -> Report:
     location = data.get("location")
     report = Report(
         structure=structure,
-        author=user,
+        author=actor.user,
         source=source,
         intervention_date=data["intervention_date"],
         location=WKTElement(point_wkt(*location["coordinates"]), srid=4326) if location else None,
@@ -170,16 +180,51 @@ def new_report(data, structure, user, source, placement) -> Report:
         status=data.get("status", "ongoing"),
         resolved_on=data.get("resolved_on"),
     )
-    apply_follow_up(report, data, user)
-    _record_status(report, user)
+    apply_follow_up(report, data)
+    _record_status(report, actor)
     return report
 
 
 # Follow-up ------------------------------------------------------------------------------------
 
 
-def apply_follow_up(report: Report, data: dict, user):
-    """Apply the follow-up fields present in `data`, recording any status change."""
+def update_report(actor: Actor, report_id, data: dict, expected_version: int | None) -> Report:
+    """Follow-up of a stored report the actor may edit; a status change goes into its history.
+
+    `expected_version` is the version the actor read (None: whatever is current); another
+    one means the report changed since, and nothing is written (Stale).
+    """
+    actor.check("report.update")
+    with transaction():
+        report = _reachable(actor, report_id, "report.update")
+        if expected_version is not None and expected_version != report.version:
+            raise Stale(_("Le signalement a changé : relisez-le avant de le modifier."))
+        _follow_up(report, data, actor)
+        return report
+
+
+def _follow_up(report: Report, data: dict, actor: Actor):
+    previous = (report.status, report.resolved_on)
+    # Actions live in their own table: touch the report so that its version and ETag move.
+    report.updated_at = utcnow()
+    if "status" in data:
+        report.status = data["status"]
+    if "resolved_on" in data:
+        report.resolved_on = data["resolved_on"]
+    if report.status == "resolved" and report.resolved_on is None:
+        report.resolved_on = dt.date.today()
+    check_resolution(report)
+    apply_follow_up(report, data)
+    if (report.status, report.resolved_on) != previous:
+        _record_status(report, actor)
+    changed = sorted(name for name in data if name != "dwelling_ref") + (
+        ["dwelling_key"] if data.get("dwelling_ref") else []
+    )
+    audit.record(actor, "report.update", report.id, {"fields": changed, "status": report.status})
+
+
+def apply_follow_up(report: Report, data: dict):
+    """Apply the follow-up fields present in `data`."""
     for name in FOLLOW_UP_FIELDS:
         if name in data:
             setattr(report, name, data[name])
@@ -200,51 +245,55 @@ def _check_costs(report):
         raise invalid("cost_household", _("La part du ménage dépasse le coût total."))
 
 
-def update_report(report: Report, data: dict, user):
-    """Follow-up of a stored report; a status change goes into its history."""
-    previous = (report.status, report.resolved_on)
-    # Actions live in their own table: touch the report so that its version and ETag move.
-    report.updated_at = utcnow()
-    if "status" in data:
-        report.status = data["status"]
-    if "resolved_on" in data:
-        report.resolved_on = data["resolved_on"]
-    if report.status == "resolved" and report.resolved_on is None:
-        report.resolved_on = dt.date.today()
-    check_resolution(report)
-    apply_follow_up(report, data, user)
-    if (report.status, report.resolved_on) != previous:
-        _record_status(report, user)
-    changed = sorted(name for name in data if name != "dwelling_ref") + (
-        ["dwelling_key"] if data.get("dwelling_ref") else []
-    )
-    audit.record(user, "report.update", report.id, {"fields": changed, "status": report.status})
-
-
 def check_resolution(report: Report):
     if report.resolved_on is not None and report.resolved_on < report.intervention_date:
         raise invalid("resolved_on", _("La résolution ne peut précéder l'intervention."))
 
 
-def _record_status(report: Report, user):
+def _record_status(report: Report, actor: Actor):
     check_resolution(report)
     report.history.append(
-        ReportStatusChange(status=report.status, resolved_on=report.resolved_on, changed_by=user)
+        ReportStatusChange(
+            status=report.status, resolved_on=report.resolved_on, changed_by=actor.user
+        )
     )
 
 
 # Reading --------------------------------------------------------------------------------------
 
 
-def visible_report(report_id, user) -> Report | None:
-    """The report if the user may read it; None whether it exists or not."""
-    query = scope_reports(sa.select(Report).where(Report.id == report_id), user)
-    return db.session.scalar(query)
+def get_report(actor: Actor, report_id) -> Report:
+    """A report the actor may read; NotFound whether it exists or not."""
+    return _reachable(actor, report_id, "report.read")
 
 
-def filtered_reports(user, filters: dict):
-    """The user's reports matching the list filters, oldest first (stable under inserts)."""
-    query = scope_reports(sa.select(Report), user)
+def find_report(actor: Actor, report_id) -> Report | None:
+    """`get_report`, or None."""
+    try:
+        return get_report(actor, report_id)
+    except NotFound:
+        return None
+
+
+def _reachable(actor: Actor, report_id, action: str) -> Report:
+    query = restrict(
+        sa.select(Report).where(Report.id == report_id), actor, action, Report.structure_id
+    )
+    report = db.session.scalar(query)
+    if report is None:
+        raise NotFound()
+    return report
+
+
+def list_reports(actor: Actor, filters: dict, limit: int, cursor: str | None):
+    """One page of the reports the actor may read, oldest first, and the next page's cursor."""
+    return page(filtered_reports(actor, filters), limit, cursor)
+
+
+def filtered_reports(actor: Actor, filters: dict, action: str = "report.read"):
+    """The reports `action` reaches for the actor, matching the list filters, oldest first
+    (stable under inserts)."""
+    query = restrict(sa.select(Report), actor, action, Report.structure_id)
     if filters.get("date_from"):
         query = query.where(Report.intervention_date >= filters["date_from"])
     if filters.get("date_to"):
@@ -298,57 +347,6 @@ def decode_cursor(cursor: str):
         raise invalid("cursor", _("Curseur invalide.")) from error
 
 
-def etag(report: Report) -> str:
-    return f'"{report.version}"'
-
-
-def report_view(report: Report, with_dwelling: bool = False) -> dict:
-    """The report as the API shows it."""
-    view = {
-        name: getattr(report, name)
-        for name in (
-            "id",
-            "structure_id",
-            "source",
-            "intervention_date",
-            "housing",
-            "status",
-            "resolved_on",
-            "actions",
-            "created_at",
-            "updated_at",
-            "version",
-            *FOLLOW_UP_FIELDS,
-        )
-    }
-    view["location"] = _point(report.location)
-    view["commune"] = report.commune.code
-    view["arrondissement"] = report.arrondissement.code if report.arrondissement else None
-    view["qpv"] = report.qpv.code if report.qpv else None
-    view["vulnerabilities"] = [n for n in VULNERABILITIES if getattr(report, f"vuln_{n}")]
-    view["history"] = [_step(change) for change in report.history]
-    if with_dwelling:
-        view["dwelling_reports"] = dwelling_reports(report)
-    return view
-
-
-def _point(location):
-    if location is None:
-        return None
-    point = to_shape(location)
-    return {"type": "Point", "coordinates": [point.x, point.y]}
-
-
-def _step(change: ReportStatusChange) -> dict:
-    author = change.changed_by
-    return {
-        "status": change.status,
-        "resolved_on": change.resolved_on,
-        "changed_at": change.changed_at,
-        "changed_by": (author.display_name or author.email) if author else None,
-    }
-
-
 def dwelling_reports(report: Report) -> int:
     """How many reports the structure holds for this report's dwelling, itself included."""
     if report.dwelling_key is None:
@@ -359,3 +357,36 @@ def dwelling_reports(report: Report) -> int:
             Report.dwelling_key == report.dwelling_key,
         )
     )
+
+
+def recent_reports(actor: Actor, limit: int, dwelling_of=None) -> list[Report]:
+    """The latest reports the actor may read, newest first; only those of the dwelling of
+    `dwelling_of` (a report) when given."""
+    query = restrict(sa.select(Report), actor, "report.read", Report.structure_id)
+    if dwelling_of is not None:
+        query = query.where(
+            Report.structure_id == dwelling_of.structure_id,
+            Report.dwelling_key == dwelling_of.dwelling_key,
+        )
+    query = query.options(
+        selectinload(Report.commune),
+        selectinload(Report.arrondissement),
+        selectinload(Report.action_rows),
+        selectinload(Report.structure),
+    )
+    return db.session.scalars(
+        query.order_by(Report.created_at.desc(), Report.id.desc()).limit(limit)
+    ).all()
+
+
+def dwelling_counts(reports) -> dict[tuple[int, str], int]:
+    """How many reports each (structure, dwelling) of `reports` holds, in one query."""
+    keys = {r.dwelling_key for r in reports if r.dwelling_key}
+    if not keys:
+        return {}
+    rows = db.session.execute(
+        sa.select(Report.structure_id, Report.dwelling_key, sa.func.count())
+        .where(Report.dwelling_key.in_(keys))
+        .group_by(Report.structure_id, Report.dwelling_key)
+    )
+    return {(structure, key): count for structure, key, count in rows}

@@ -1,33 +1,32 @@
 """The exports page, the data dictionary page and the audit log (coordinators)."""
 
+import json
+
 import sqlalchemy as sa
 from flask import redirect, render_template, request, url_for
-from flask_login import login_required
 
 from .. import audit, exports
-from ..auth import require_role, scope_structures
+from ..auth import current_actor, requires
 from ..extensions import db
 from ..models import Structure, Territory
+from ..permissions import Actor, Scope, grant, structures_within
 from ..vocabulary import ACTIONS, SOURCES, STATUSES, TERRITORY_LEVELS
 from . import bp
 
-EXPORTERS = tuple(dict.fromkeys((*exports.ROW_EXPORTERS, *exports.AGGREGATE_EXPORTERS)))
-AUDITORS = ("coordinator",)
-
 
 @bp.get("/exports", endpoint="exports")
-@login_required
+@requires("export.page")
 def exports_page():
-    """Filters for the CSV of reports and the GeoJSON of territories, by role."""
-    user = require_role(*EXPORTERS)
+    """Filters for the CSV of reports and the GeoJSON of territories, as the role may export."""
+    actor = current_actor()
     return render_template(
         "web/exports.html",
-        rows=user.role in exports.ROW_EXPORTERS,
-        aggregates=user.role in exports.AGGREGATE_EXPORTERS,
-        pseudonymised=user.role in exports.PSEUDONYMISED_ROLES,
-        columns=exports.columns_for(user.role),
+        rows=actor.may("export.rows"),
+        aggregates=actor.may("export.aggregates"),
+        pseudonymised=exports.pseudonymised(actor.role),
+        columns=exports.columns_for(actor.role),
         territories=territory_options(),
-        structures=structure_options(user),
+        structures=structure_options(actor),
         statuses=STATUSES,
         sources=SOURCES,
         levels=TERRITORY_LEVELS,
@@ -44,14 +43,17 @@ def territory_options() -> list[tuple[str, str]]:
     ]
 
 
-def structure_options(user) -> list[Structure]:
-    if user.role != "coordinator":
+def structure_options(actor: Actor) -> list[Structure]:
+    """The structures to filter the identified rows by (a structure of its own needs none)."""
+    scope = grant(actor.role, "export.rows")
+    if scope in (None, Scope.STRUCTURE) or exports.pseudonymised(actor.role):
         return []
-    return db.session.scalars(scope_structures(sa.select(Structure), user).order_by(Structure.name))
+    query = sa.select(Structure).where(structures_within(actor, "export.rows"))
+    return db.session.scalars(query.order_by(Structure.name))
 
 
 @bp.get("/exports/dictionnaire")
-@login_required
+@requires("export.dictionary")
 def export_dictionary():
     """Every column of the exports, with its label, type and allowed values."""
     return render_template(
@@ -63,23 +65,28 @@ def export_dictionary():
 
 
 @bp.get("/journal")
-@login_required
+@requires("audit.read")
 def audit_log():
     """The audit log, newest first, by pages."""
-    require_role(*AUDITORS)
     number = request.args.get("page", "1")
     # ASCII digits ("²" is a digit to Python), few enough for the database's offset.
     valid = number.isascii() and number.isdigit() and len(number) < 10 and int(number) > 0
     number = int(number) if valid else 1
     events, pages = audit.page(number)
-    return render_template("web/audit_log.html", events=events, page=number, pages=pages)
+    return render_template(
+        "web/audit_log.html", events=events, page=number, pages=pages, details_text=details_text
+    )
+
+
+def details_text(details: dict) -> str:
+    """An event's details as JSON a person reads (the page escapes it like any text)."""
+    return json.dumps(details, ensure_ascii=False, sort_keys=True)
 
 
 @bp.get("/exports/telecharger/<any(reports, territories):kind>")
-@login_required
+@requires("export.page")
 def export_download(kind):
     """The form's choices, empty fields dropped, handed to the API that streams the file."""
-    require_role(*EXPORTERS)
     endpoint = "exports.ReportsCsv" if kind == "reports" else "exports.TerritoriesGeojson"
     chosen = {key: value for key, value in request.args.items() if value.strip()}
     return redirect(url_for(endpoint, **chosen))

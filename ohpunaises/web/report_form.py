@@ -15,9 +15,9 @@ from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
 from ..api.problems import flatten
-from ..auth import scope_structures
 from ..extensions import db
 from ..models import Structure, Territory
+from ..permissions import Actor, structures_within
 
 TEXT_FIELDS = (
     "intervention_date",
@@ -91,10 +91,12 @@ def commune_code(text: str, known: list[tuple[str, str]]) -> str | None:
     return None
 
 
-def writable_structures(user) -> list[Structure]:
-    """The active structures a coordinator may report for, by name."""
-    query = sa.select(Structure).where(Structure.active.is_(True)).order_by(Structure.name)
-    return list(db.session.scalars(scope_structures(query, user)))
+def writable_structures(actor: Actor) -> list[Structure]:
+    """The active structures the actor may report for, by name."""
+    query = sa.select(Structure).where(
+        Structure.active.is_(True), structures_within(actor, "report.create")
+    )
+    return list(db.session.scalars(query.order_by(Structure.name)))
 
 
 def today() -> dt.date:

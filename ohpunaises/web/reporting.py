@@ -5,9 +5,7 @@ import uuid
 from pathlib import Path
 
 import marshmallow as ma
-import sqlalchemy as sa
 from flask import (
-    abort,
     current_app,
     jsonify,
     make_response,
@@ -17,15 +15,15 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy.orm import selectinload
 
-from .. import reports as service
-from ..auth import REPORT_READERS, REPORT_WRITERS, require_role, scope_reports
-from ..extensions import db
+from ..auth import current_actor, requires
+from ..errors import Conflict, DomainError, Invalid, Stale
 from ..models import Report
+from ..permissions import Actor, Scope
 from ..schemas import ReportCreateSchema, ReportUpdateSchema
+from ..usecases import reports
 from ..vocabulary import (
     ACTIONS,
     BUILDING_TYPES,
@@ -71,34 +69,32 @@ NO_CACHE = {"Cache-Control": "no-cache"}
 
 
 @bp.route("/saisie", methods=["GET", "POST"])
-@login_required
+@requires("report.create")
 def new_report():
-    user = require_role(*REPORT_WRITERS)
+    actor = current_actor()
     places = communes()
     if request.method == "GET":
-        values = default_values(user, uuid.uuid4())
-        return render_form(user, places, values, {}, saved_report())
-    outcome = save_posted_report(user, places)
+        values = default_values(actor.user, uuid.uuid4())
+        return render_form(actor, places, values, {}, saved_report())
+    outcome = save_posted_report(actor, places)
     if isinstance(outcome, Report):
         return redirect(url_for("web.new_report", enregistre=outcome.id))
     errors, values = outcome, request.form.copy()
     if "id" in errors:  # this form was already sent with other content: start a new report
         values["id"] = str(uuid.uuid4())
-    return render_form(user, places, values, errors), 422
+    return render_form(actor, places, values, errors), 422
 
 
-def save_posted_report(user, places) -> Report | dict:
+def save_posted_report(actor: Actor, places) -> Report | dict:
     """The report stored from a plain POST (no JavaScript), or the errors by field."""
     data, errors = payload_from_form(request.form, places)
     if errors:
         return errors
     try:
-        report, _created = service.store_report(ReportCreateSchema().load(data), user, "form")
-        db.session.commit()
+        report, _created = reports.create_report(actor, ReportCreateSchema().load(data), "form")
     except ma.ValidationError as error:
         return schema_errors(error.messages)
-    except service.ReportError as error:
-        db.session.rollback()
+    except DomainError as error:
         return errors_by_field(error.field_errors())
     return report
 
@@ -109,13 +105,14 @@ def saved_report() -> Report | None:
         report_id = uuid.UUID(request.args.get("enregistre", ""))
     except ValueError:
         return None
-    return service.visible_report(report_id, current_user)
+    return reports.find_report(current_actor(), report_id)
 
 
-def render_form(user, places, values, errors, saved=None):
+def render_form(actor: Actor, places, values, errors, saved=None):
     details_open = any(name in errors or values.get(name) for name in DETAIL_FIELDS)
-    coordinator = user.role == "coordinator"
-    shown = FORM_FIELDS if coordinator else FORM_FIELDS[1:]
+    # Who may report for structures other than their own picks the structure.
+    for_others = actor.check("report.create") is not Scope.STRUCTURE
+    shown = FORM_FIELDS if for_others else FORM_FIELDS[1:]
     return render_template(
         "web/new_report.html",
         values=values,
@@ -123,10 +120,10 @@ def render_form(user, places, values, errors, saved=None):
         general_errors=general_errors(errors, shown),
         aria=aria_helper(errors, shown),
         details_open=details_open or values.get("status", "ongoing") != "ongoing",
-        structures=writable_structures(user) if coordinator else None,
+        structures=writable_structures(actor) if for_others else None,
         communes=[(code, commune_label(code, name)) for code, name in places],
         saved=saved,
-        saved_dwelling_reports=service.dwelling_reports(saved) if saved else 0,
+        saved_dwelling_reports=reports.dwelling_reports(saved) if saved else 0,
         vocabularies=VOCABULARIES,
         messages=client_messages(),
     )
@@ -213,37 +210,22 @@ def form_token():
 
 
 @bp.get("/mes-signalements")
-@login_required
+@requires("report.read")
 def my_reports():
-    user = require_role(*REPORT_READERS)
-    return render_reports(user, updated=request.args.get("fait"))
+    return render_reports(current_actor(), updated=request.args.get("fait"))
 
 
-def render_reports(user, updated=None, problem=None):
-    """The most recent reports the user may read; `updated` and `problem` speak in their card."""
+def render_reports(actor: Actor, updated=None, problem=None):
+    """The most recent reports the actor may read; `updated` and `problem` speak in their card."""
     dwelling_of = dwelling_filter()
-    query = scope_reports(sa.select(Report), user)
-    if dwelling_of is not None:
-        query = query.where(
-            Report.structure_id == dwelling_of.structure_id,
-            Report.dwelling_key == dwelling_of.dwelling_key,
-        )
-    query = query.options(
-        selectinload(Report.commune),
-        selectinload(Report.arrondissement),
-        selectinload(Report.action_rows),
-        selectinload(Report.structure),
-    )
-    reports = db.session.scalars(
-        query.order_by(Report.created_at.desc(), Report.id.desc()).limit(RECENT_REPORTS)
-    ).all()
+    found = reports.recent_reports(actor, RECENT_REPORTS, dwelling_of)
     return render_template(
         "web/my_reports.html",
-        reports=reports,
-        dwelling_counts=dwelling_counts(reports),
+        reports=found,
+        dwelling_counts=reports.dwelling_counts(found),
         dwelling_of=dwelling_of,
         vocabularies=VOCABULARIES,
-        show_structure=user.role == "coordinator",
+        show_structure=actor.check("report.read") is not Scope.STRUCTURE,
         today=today().isoformat(),
         limit=RECENT_REPORTS,
         updated=updated,
@@ -257,48 +239,30 @@ def dwelling_filter() -> Report | None:
         report_id = uuid.UUID(request.args.get("logement", ""))
     except ValueError:
         return None
-    report = service.visible_report(report_id, current_user)
+    report = reports.find_report(current_actor(), report_id)
     return report if report is not None and report.dwelling_key else None
 
 
-def dwelling_counts(reports) -> dict[tuple[int, str], int]:
-    """How many reports each (structure, dwelling) of the page holds, in one query."""
-    keys = {r.dwelling_key for r in reports if r.dwelling_key}
-    if not keys:
-        return {}
-    rows = db.session.execute(
-        sa.select(Report.structure_id, Report.dwelling_key, sa.func.count())
-        .where(Report.dwelling_key.in_(keys))
-        .group_by(Report.structure_id, Report.dwelling_key)
-    )
-    return {(structure, key): count for structure, key, count in rows}
-
-
 @bp.post("/mes-signalements/<uuid:report_id>/suivi")
-@login_required
+@requires("report.update")
 def follow_up(report_id):
     """Mark a report resolved (with its date), re-infested, lost or ongoing again."""
-    user = require_role(*REPORT_WRITERS)
-    report = service.visible_report(report_id, user)
-    if report is None:
-        abort(404)
-    if request.form.get("version") != str(report.version):  # the form's If-Match
-        stale = _("Le signalement a changé : relisez-le avant de le modifier.")
-        return render_reports(user, problem=(str(report.id), stale)), 409
+    actor = current_actor()
+    version = request.form.get("version", "")  # the form's If-Match
     try:
         data = ReportUpdateSchema().load(follow_up_data(request.form))
-        service.update_report(report, data, user)
-        db.session.commit()
+        expected = int(version) if version.isascii() and version.isdigit() else 0
+        reports.update_report(actor, report_id, data, expected)
     except ma.ValidationError as error:
         messages = [m for ms in schema_errors(error.messages).values() for m in ms]
-        return render_reports(user, problem=(str(report.id), " ".join(messages))), 422
-    except service.ReportError as error:
-        db.session.rollback()
-        message = " ".join(error.errors.values()) or error.title
-        return render_reports(user, problem=(str(report.id), message)), 422
+        return render_reports(actor, problem=(str(report_id), " ".join(messages))), 422
+    except Stale as error:
+        return render_reports(actor, problem=(str(report_id), error.message())), 409
+    except (Invalid, Conflict) as error:
+        return render_reports(actor, problem=(str(report_id), error.message())), 422
     logement = request.args.get("logement")
     return redirect(
-        url_for("web.my_reports", logement=logement, fait=report.id) + f"#r-{report.id}"
+        url_for("web.my_reports", logement=logement, fait=report_id) + f"#r-{report_id}"
     )
 
 

@@ -1,0 +1,101 @@
+"""Partner structures: coordinators create and edit them within their deployments; every
+account reads the structures its scope reaches."""
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from .. import audit
+from ..errors import NotFound, invalid
+from ..extensions import db
+from ..models import Structure, Territory
+from ..permissions import Actor, covers, structures_within
+from ..territories import deployment_covering, territory_by_code
+from . import transaction
+
+FIELDS = ("name", "kind", "onboarded_on", "trained_on", "active")
+
+
+def new_structure(name: str, kind: str, commune: Territory, **fields) -> Structure:
+    """A structure based in `commune`, attached to the deployment that covers it (not stored)."""
+    structure = Structure(name=name, kind=kind, **fields)
+    move(structure, commune)
+    db.session.add(structure)
+    return structure
+
+
+def move(structure: Structure, commune: Territory):
+    """A new home commune takes the structure to the deployment that covers it."""
+    structure.commune = commune
+    structure.deployment = deployment_covering(commune)
+
+
+def create_structure(actor: Actor, data: dict, demo: bool = False) -> Structure:
+    """A new partner structure, joined today unless its onboarding date is given; `demo`
+    marks the synthetic ones."""
+    actor.check("structure.create")
+    with transaction():
+        commune = home_commune(data["commune"])
+        fields = {name: data[name] for name in FIELDS[2:] if name in data}
+        fields.setdefault("onboarded_on", dt.date.today())
+        structure = new_structure(data["name"], data["kind"], commune, is_demo=demo, **fields)
+        _check_reach(actor, "structure.create", structure)
+        db.session.flush()
+        audit.record(actor, "structure.create", structure.id, _described(structure))
+        return structure
+
+
+def update_structure(actor: Actor, structure_id: int, data: dict) -> Structure:
+    """Change the fields sent; a new home commune moves the structure to its deployment."""
+    actor.check("structure.update")
+    with transaction():
+        structure = get_structure(actor, structure_id, "structure.update")
+        commune = home_commune(data["commune"]) if "commune" in data else None
+        for name in FIELDS:
+            if name in data:
+                setattr(structure, name, data[name])
+        if commune is not None:
+            move(structure, commune)
+            _check_reach(actor, "structure.update", structure)
+        changed = sorted(data)
+        audit.record(actor, "structure.update", structure.id, {"fields": changed})
+        return structure
+
+
+def list_structures(actor: Actor) -> list[Structure]:
+    """The structures the actor's scope reaches, by name."""
+    query = sa.select(Structure).where(structures_within(actor, "structure.read"))
+    return db.session.scalars(query.order_by(Structure.name)).all()
+
+
+def get_structure(actor: Actor, structure_id: int, action: str = "structure.read") -> Structure:
+    """A structure `action` reaches for the actor; NotFound whether it exists or not."""
+    query = sa.select(Structure).where(
+        Structure.id == structure_id, structures_within(actor, action)
+    )
+    structure = db.session.scalar(query)
+    if structure is None:
+        raise NotFound()
+    return structure
+
+
+def home_commune(code: str) -> Territory:
+    commune = territory_by_code(code, "commune")
+    if commune is None:
+        raise invalid("commune", _("Commune inconnue : %(code)s.", code=code))
+    return commune
+
+
+def _check_reach(actor: Actor, action: str, structure: Structure):
+    if not covers(actor, action, structure):
+        raise invalid("commune", _("Cette commune n'est dans aucun de vos déploiements."))
+
+
+def _described(structure: Structure) -> dict:
+    return {
+        "name": structure.name,
+        "kind": structure.kind,
+        "commune": structure.commune.code,
+        "deployment": structure.deployment_id,
+    }
