@@ -64,11 +64,11 @@ def test_demo_makes_reports_inside_their_communes_by_structures_of_every_kind(ru
     assert count(table=TrainingSession) >= 10
 
     computed = compute(level="commune", viewer_role="coordinator")
-    shown = {indicator["id"]: indicator for indicator in computed["indicators"]}
-    assert shown["reports"]["whole"]["value"] == 500
-    assert sum(row["value"] for row in shown["reports"]["territories"]) == 500
-    assert 600 < shown["mean_cost_total"]["whole"]["value"] < 1150
-    assert shown["share_social_housing"]["whole"]["value"] > 35
+    shown = {indicator.id: indicator for indicator in computed.indicators}
+    assert shown["reports"].whole.value == 500
+    assert sum(row.figure.value for row in shown["reports"].territories) == 500
+    assert 600 < shown["mean_cost_total"].whole.value < 1150
+    assert shown["share_social_housing"].whole.value > 35
 
 
 def territory_id(code: str) -> int:

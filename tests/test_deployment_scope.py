@@ -155,9 +155,9 @@ def test_the_cache_keeps_each_viewers_figures_apart(app, deployments):
     with app.test_request_context():
         period = Period(dt.date(2025, 1, 1), dt.date(2025, 12, 31))
         totals = [
-            compute(period, viewer_role="coordinator", ids=["reports"], deployments=chosen)[
-                "indicators"
-            ][0]["whole"]["value"]
+            compute(period, viewer_role="coordinator", ids=["reports"], deployments=chosen)
+            .indicator("reports")
+            .whole.value
             for chosen in ([ids[0]], [ids[1]], None, list(ids), [ids[1]])
         ]
     assert totals == [6, 7, 13, 13, 7]

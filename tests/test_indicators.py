@@ -11,6 +11,7 @@ Vénissieux (65,502), structure S3, social services, E1–E3; E1 and E2 inside a
 reported; S6, inactive, never reported. X1 and X2 fall in 2026, after the period.
 """
 
+import dataclasses
 import datetime as dt
 import json
 from decimal import Decimal
@@ -22,6 +23,7 @@ from shapely.geometry import MultiPolygon, box
 
 from ohpunaises.extensions import db
 from ohpunaises.indicators import INDICATORS, Period, compute, describe_all
+from ohpunaises.indicators.results import Coverage, Suppression
 from ohpunaises.models import Report, ReportStatusChange, Structure, Territory, TrainingSession
 
 PERIOD = Period(dt.date(2025, 1, 1), dt.date(2025, 12, 31))
@@ -195,31 +197,39 @@ def dataset(app_context):
 
 
 def by_id(result) -> dict:
-    return {indicator["id"]: indicator for indicator in result["indicators"]}
+    return {indicator.id: indicator for indicator in result.indicators}
 
 
 def values(shown: dict) -> dict:
     """Indicator id → its raw value for the whole."""
-    return {key: indicator["whole"]["value"] for key, indicator in shown.items()}
+    return {key: indicator.whole.value for key, indicator in shown.items()}
 
 
 def displays(shown: dict) -> dict:
     """Indicator id → what a reader sees for the whole."""
-    return {key: indicator["whole"]["display"] for key, indicator in shown.items()}
+    return {key: indicator.whole.display for key, indicator in shown.items()}
 
 
-def per_territory(indicator: dict, field="value") -> dict:
+def per_territory(indicator, field="value") -> dict:
     """Territory id → value, for the territories that are not zero or empty."""
     return {
-        row["territory"]["id"]: row[field]
-        for row in indicator["territories"]
-        if row["value"] not in (0, None) or row.get("suppressed")
+        row.territory.id: getattr(row.figure, field)
+        for row in indicator.territories
+        if row.figure.value not in (0, None) or row.figure.suppressed
     }
 
 
-def parts(cell: dict, field="value") -> dict:
-    """The non-zero parts of a breakdown."""
-    return {key: part[field] for key, part in cell["parts"].items() if part["value"] != 0}
+def parts(breakdown, field="value") -> dict:
+    """The non-zero parts of a breakdown with one level."""
+    return {part.category: getattr(part, field) for part in breakdown.parts if part.value != 0}
+
+
+def by_quarter(breakdown) -> dict:
+    """Quarter → structure kind → part, for a breakdown by quarter and kind."""
+    quarters = {}
+    for part in breakdown.parts:
+        quarters.setdefault(part.category, {})[part.subcategory] = part
+    return quarters
 
 
 # Definitions -------------------------------------------------------------------------------
@@ -241,8 +251,8 @@ def test_every_indicator_is_documented_in_french(app_context):
 
 def test_the_mean_cost_stands_beside_the_national_reference(dataset):
     mean_cost = by_id(compute(PERIOD, viewer_role="coordinator"))["mean_cost_total"]
-    assert mean_cost["reference"]["value"] == 866
-    assert "ANSES (2023)" in mean_cost["reference"]["source"]
+    assert mean_cost.reference.value == 866
+    assert "ANSES (2023)" in mean_cost.reference.source
 
 
 # The coordination reads raw figures ----------------------------------------------------------
@@ -296,7 +306,7 @@ def test_the_coordination_reads_every_indicator_for_the_whole(dataset):
         "qpv_rate_ratio": round((2 / QPV_POPULATION) / (21 / (METROPOLE - QPV_POPULATION)), 2),
         "reports_by_quarter": 23,
     }
-    assert parts(shown["reports_by_action"]["whole"]) == {
+    assert parts(shown["reports_by_action"].whole) == {
         "diagnosis": 6 + 1,
         "chemical_treatment": 6 + 2,
         "heat_treatment": 4,
@@ -305,32 +315,35 @@ def test_the_coordination_reads_every_indicator_for_the_whole(dataset):
         "social_support": 1,
         "awareness": 6,
     }
-    assert parts(shown["reports_by_structure_kind"]["whole"]) == {
+    assert parts(shown["reports_by_structure_kind"].whole) == {
         "social_landlord": 12,
         "association": 6,
         "social_services": 3,
         "pest_control": 2,
     }
-    assert parts(shown["reports_by_quarter"]["whole"]) == {
+    assert parts(shown["reports_by_quarter"].whole) == {
         "2025-Q1": 5 + 3,
         "2025-Q2": 3 + 1 + 1,
         "2025-Q3": 2,
         "2025-Q4": 2 + 4 + 2,
     }
-    onboarded = shown["structures_onboarded_by_quarter"]["whole"]["parts"]
+    onboarded = by_quarter(shown["structures_onboarded_by_quarter"].whole)
     assert list(onboarded) == ["2025-Q1", "2025-Q2", "2025-Q3"]
-    assert {q: parts({"parts": kinds}) for q, kinds in onboarded.items()} == {
+    assert {
+        quarter: {kind: part.value for kind, part in kinds.items() if part.value != 0}
+        for quarter, kinds in onboarded.items()
+    } == {
         "2025-Q1": {"association": 1, "social_services": 1},
         "2025-Q2": {},
         "2025-Q3": {"health_centre": 1},
     }
-    assert shown["communes_covered"]["whole"]["out_of"] == 58
-    ratio = shown["qpv_rate_ratio"]["whole"]
-    assert (ratio["inside"]["value"], ratio["outside"]["value"]) == (2, 21)
-    assert ratio["population_outside"] == METROPOLE - QPV_POPULATION
-    assert shown["share_vulnerable"]["whole"]["numerator"]["value"] == 9
-    assert shown["median_days_to_resolution"]["whole"]["basis"]["value"] == 8
-    assert shown["first_report_by_territory"]["whole"]["basis"]["value"] == 23 + 1
+    assert shown["communes_covered"].whole.out_of == 58
+    ratio = shown["qpv_rate_ratio"].whole
+    assert (ratio.inside.value, ratio.outside.value) == (2, 21)
+    assert ratio.population_outside == METROPOLE - QPV_POPULATION
+    assert shown["share_vulnerable"].whole.numerator.value == 9
+    assert shown["median_days_to_resolution"].whole.basis.value == 8
+    assert shown["first_report_by_territory"].whole.basis.value == 23 + 1
 
 
 def test_the_coordination_reads_every_indicator_per_commune(dataset):
@@ -370,23 +383,23 @@ def test_the_coordination_reads_every_indicator_per_commune(dataset):
     }
     assert {key: per_territory(indicator) for key, indicator in shown.items()} == expected
     for key in ("reports", "communes_covered", "reports_by_quarter"):
-        assert len(shown[key]["territories"]) == 58
-    zeros = {row["value"] for row in shown["reports"]["territories"]}
+        assert len(shown[key].territories) == 58
+    zeros = {row.figure.value for row in shown["reports"].territories}
     assert zeros == {0, 3, 8, 12}
-    assert shown["mean_cost_household"]["territories"][0]["value"] is None
+    assert shown["mean_cost_household"].territories[0].figure.value is None
     quarters = {
-        row["territory"]["id"]: parts(row) for row in shown["reports_by_quarter"]["territories"]
+        row.territory.id: parts(row.figure) for row in shown["reports_by_quarter"].territories
     }
     assert quarters[V] == {"2025-Q1": 5, "2025-Q2": 3, "2025-Q3": 2, "2025-Q4": 2}
     assert quarters[L] == {"2025-Q1": 3, "2025-Q2": 1, "2025-Q4": 4}
     assert quarters[E] == {"2025-Q2": 1, "2025-Q4": 2}
     kinds = {
-        row["territory"]["id"]: parts(row)
-        for row in shown["reports_by_structure_kind"]["territories"]
+        row.territory.id: parts(row.figure)
+        for row in shown["reports_by_structure_kind"].territories
     }
     assert kinds[L] == {"association": 6, "pest_control": 2}
     actions = {
-        row["territory"]["id"]: parts(row) for row in shown["reports_by_action"]["territories"]
+        row.territory.id: parts(row.figure) for row in shown["reports_by_action"].territories
     }
     assert actions[V] == {
         "diagnosis": 7,
@@ -433,13 +446,13 @@ def test_an_institution_sees_small_counts_hidden_and_their_complements(dataset):
         "qpv_rate_ratio": "s",
         "reports_by_quarter": "23",
     }
-    resolution = shown["resolution_rate"]["whole"]
-    assert (resolution["numerator"]["display"], resolution["denominator"]["display"]) == ("s", "11")
-    assert shown["reinfestation_rate_12m"]["whole"]["numerator"]["display"] == "< 5"
-    assert shown["median_days_to_first_report"]["whole"]["basis"]["display"] == "< 5"
-    ratio = shown["qpv_rate_ratio"]["whole"]
-    assert (ratio["inside"]["display"], ratio["outside"]["display"]) == ("< 5", "s")
-    assert parts(shown["reports_by_action"]["whole"], "display") == {
+    resolution = shown["resolution_rate"].whole
+    assert (resolution.numerator.display, resolution.denominator.display) == ("s", "11")
+    assert shown["reinfestation_rate_12m"].whole.numerator.display == "< 5"
+    assert shown["median_days_to_first_report"].whole.basis.display == "< 5"
+    ratio = shown["qpv_rate_ratio"].whole
+    assert (ratio.inside.display, ratio.outside.display) == ("< 5", "s")
+    assert parts(shown["reports_by_action"].whole, "display") == {
         "diagnosis": "7",
         "chemical_treatment": "8",
         "heat_treatment": "< 5",
@@ -448,24 +461,22 @@ def test_an_institution_sees_small_counts_hidden_and_their_complements(dataset):
         "social_support": "< 5",
         "awareness": "6",
     }
-    assert parts(shown["reports_by_structure_kind"]["whole"], "display") == {
+    assert parts(shown["reports_by_structure_kind"].whole, "display") == {
         "social_landlord": "12",
         "association": "6",
         "social_services": "< 5",
         "pest_control": "< 5",
     }
     # Q3 (2) is hidden; 23 − 8 − 8 would give it back with Q2, so Q2 (the smallest) goes too.
-    assert parts(shown["reports_by_quarter"]["whole"], "display") == {
+    assert parts(shown["reports_by_quarter"].whole, "display") == {
         "2025-Q1": "8",
         "2025-Q2": "s",
         "2025-Q3": "< 5",
         "2025-Q4": "8",
     }
-    onboarded = shown["structures_onboarded_by_quarter"]["whole"]["parts"]
-    assert onboarded["2025-Q1"]["association"]["display"] == "< 5"
-    assert all(
-        cell["value"] is None for cell in onboarded["2025-Q1"].values() if cell["suppressed"]
-    )
+    onboarded = by_quarter(shown["structures_onboarded_by_quarter"].whole)
+    assert onboarded["2025-Q1"]["association"].display == "< 5"
+    assert all(cell.value is None for cell in onboarded["2025-Q1"].values() if cell.suppressed)
 
 
 def test_an_institution_cannot_recompute_a_hidden_commune_from_the_total(dataset):
@@ -474,18 +485,28 @@ def test_an_institution_cannot_recompute_a_hidden_commune_from_the_total(dataset
     # Vénissieux's 3 reports are hidden; 23 − 12 − 8 would give them back, so Lyon's 8
     # (the smallest other commune) is hidden as well.
     assert per_territory(shown["reports"], "display") == {V: "12", L: "s", E: "< 5"}
-    assert shown["reports"]["whole"]["display"] == "23"
+    assert shown["reports"].whole.display == "23"
     assert per_territory(shown["reports_per_10000"], "display") == {V: "0,73", L: "s", E: "s"}
     # Villeurbanne: 9 of 12 in social housing would tell 3 outside it.
     assert per_territory(shown["share_social_housing"], "display") == {V: "s", L: "s", E: "s"}
-    assert shown["share_social_housing"]["whole"]["display"] == "65,2"
+    assert shown["share_social_housing"].whole.display == "65,2"
 
 
 def test_a_hidden_cell_stays_hidden_whichever_indicators_are_asked(dataset):
     alone = compute(PERIOD, viewer_role="institution", ids=["resolution_rate"])
-    assert [indicator["id"] for indicator in alone["indicators"]] == ["resolution_rate"]
-    assert alone["indicators"][0]["whole"]["numerator"]["display"] == "s"
-    assert alone["suppression"] == {"applied": True, "k": 5}
+    assert [indicator.id for indicator in alone.indicators] == ["resolution_rate"]
+    assert alone.indicators[0].whole.numerator.display == "s"
+    assert alone.suppression == Suppression(applied=True, k=5)
+
+
+def test_no_caller_can_change_the_results_the_next_one_reads(dataset):
+    first = compute(PERIOD, viewer_role="institution", ids=["reports"])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.indicator("reports").whole.value = 0
+    with pytest.raises(KeyError):
+        first.indicator("share_vulnerable")  # not asked for
+    again = compute(PERIOD, viewer_role="institution", ids=["reports"])
+    assert again.indicator("reports").whole.value == 23
 
 
 # Territories, levels and periods -------------------------------------------------------------
@@ -510,8 +531,8 @@ def test_the_qpv_of_a_commune_are_listed_with_what_lies_outside_them_kept_in_the
     venissieux = territory("69259")
     raw = by_id(compute(PERIOD, venissieux, "qpv", viewer_role="coordinator"))
     assert per_territory(raw["reports"]) == {dataset["qpv"]: 2}  # E1, E2; E3 is outside
-    assert raw["reports"]["whole"]["value"] == 3
-    assert raw["silent_structures"]["territories"] == []  # structures have no QPV
+    assert raw["reports"].whole.value == 3
+    assert raw["silent_structures"].territories == ()  # structures have no QPV
     hidden = by_id(compute(PERIOD, venissieux, "qpv", viewer_role="institution"))
     assert per_territory(hidden["reports"], "display") == {dataset["qpv"]: "< 5"}
 
@@ -529,8 +550,8 @@ def test_a_resolution_counts_for_reinfestation_once_followed_for_a_year(app_cont
     recent = add_report(structure, ago(130), commune, **resolved(ago(100), "reinfested"))
     recent.history = [ReportStatusChange(status="reinfested")]
     db.session.commit()
-    rate = by_id(compute(viewer_role="coordinator"))["reinfestation_rate_12m"]["whole"]
-    assert (rate["numerator"]["value"], rate["denominator"]["value"], rate["value"]) == (
+    rate = by_id(compute(viewer_role="coordinator"))["reinfestation_rate_12m"].whole
+    assert (rate.numerator.value, rate.denominator.value, rate.value) == (
         1,
         1,
         100.0,
@@ -540,15 +561,12 @@ def test_a_resolution_counts_for_reinfestation_once_followed_for_a_year(app_cont
 def test_a_commune_without_reports_has_zero_and_no_rate(dataset):
     bron = territory("69029")
     shown = by_id(compute(PERIOD, bron, "commune", viewer_role="institution"))
-    assert shown["reports"]["whole"]["display"] == "0"
-    assert shown["share_vulnerable"]["whole"]["value"] is None
-    assert shown["median_days_to_resolution"]["whole"]["display"] == "—"
-    assert shown["communes_covered"]["whole"] == {
-        "value": 0,
-        "suppressed": False,
-        "display": "0",
-        "out_of": 1,
-    }
+    assert shown["reports"].whole.display == "0"
+    assert shown["share_vulnerable"].whole.value is None
+    assert shown["median_days_to_resolution"].whole.display == "—"
+    assert shown["communes_covered"].whole == Coverage(
+        value=0, suppressed=False, display="0", out_of=1
+    )
 
 
 def test_an_unknown_level_or_indicator_is_refused(app_context):

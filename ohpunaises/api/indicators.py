@@ -4,16 +4,14 @@ import datetime as dt
 
 import marshmallow as ma
 from flask_babel import gettext as _
-from flask_login import current_user
-from marshmallow import validates_schema
+from marshmallow import post_dump, validates_schema
 
-from ..auth import deployment_ids
-from ..indicators import INDICATORS, Period, compute, describe_all
+from ..auth import current_actor, requires
+from ..indicators import INDICATORS, Period, describe_all
 from ..indicators.definitions import LEVELS
 from ..schemas import EARLIEST_DATE, Schema, Text, choice, length, within
-from ..territories import territory_by_code
+from ..usecases.indicators import read_indicators, territory_named
 from . import ApiBlueprint, ApiView
-from .problems import problem
 
 URL = "/indicators"
 blp = ApiBlueprint("indicators", __name__, description="Indicateurs de l'essaimage et du plaidoyer")
@@ -84,6 +82,11 @@ class PartSchema(CellSchema):
         metadata={"description": "Type de structure, pour les structures entrées par trimestre"},
     )
 
+    @post_dump
+    def omit_no_subcategory(self, data, **kwargs):
+        """Parts of a breakdown with one level have no subcategory at all."""
+        return _without_none(data, "subcategory")
+
 
 class ValueSchema(CellSchema):
     """An indicator's value, with the figures it rests on (present according to its shape)."""
@@ -112,7 +115,12 @@ class TerritoryRefSchema(Schema):
 
 
 class TerritoryValueSchema(ValueSchema):
+    """A territory's figure: the territory beside the fields of its figure."""
+
     territory = ma.fields.Nested(TerritoryRefSchema, required=True)
+
+    def get_attribute(self, obj, attr, default):
+        return super().get_attribute(obj if attr == "territory" else obj.figure, attr, default)
 
 
 class ReferenceSchema(Schema):
@@ -130,9 +138,21 @@ class IndicatorValuesSchema(Schema):
     territories = ma.fields.List(ma.fields.Nested(TerritoryValueSchema), required=True)
     reference = ma.fields.Nested(ReferenceSchema)
 
+    @post_dump
+    def omit_no_reference(self, data, **kwargs):
+        """An indicator without a national reference has no reference at all."""
+        return _without_none(data, "reference")
+
+
+def _without_none(data: dict, key: str) -> dict:
+    """The dumped fields, without `key` when it is null: absent from the result's shape."""
+    if key in data and data[key] is None:
+        del data[key]
+    return data
+
 
 def iso_date(**kwargs):
-    """A date already written as AAAA-MM-JJ by `compute`."""
+    """A date, written AAAA-MM-JJ."""
     return Text(metadata={"format": "date"}, **kwargs)
 
 
@@ -173,6 +193,7 @@ class DefinitionSchema(Schema):
 
 @blp.route("")
 class Indicators(ApiView):
+    @requires("indicator.read")
     @blp.arguments(IndicatorQuerySchema, location="query")
     @blp.response(200, IndicatorResultSchema)
     @blp.alt_response(422, description="Paramètres invalides")
@@ -182,54 +203,19 @@ class Indicators(ApiView):
         Valeurs brutes pour la coordination ; pour tout autre rôle, les effectifs de 1 à K-1
         sont masqués (« < K ») et les cellules qui permettraient de les recalculer aussi (« s »).
         """
-        territory = None
-        if query.get("territory"):
-            territory = territory_by_code(query["territory"])
-            if territory is None:
-                message = _("Territoire inconnu : %(code)s.", code=query["territory"])
-                return problem(422, errors=[{"field": "territory", "message": message}])
-        result = compute(
+        return read_indicators(
+            current_actor(),
             Period(query.get("date_from"), query.get("date_to")),
-            territory,
+            territory_named(query.get("territory")),
             query.get("level"),
-            viewer_role=current_user.role,
             ids=list(dict.fromkeys(query["ids"])) if query.get("ids") else None,
-            deployments=deployment_ids(current_user),
         )
-        return as_api(result)
 
 
 @blp.route("/definitions")
 class Definitions(ApiView):
+    @requires("indicator.read")
     @blp.response(200, DefinitionSchema(many=True))
     def get(self):
         """La définition de chaque indicateur : libellé, définition, unité, données sources"""
         return describe_all()
-
-
-def as_api(result: dict) -> dict:
-    """The result of `compute`, with breakdown parts as a flat list of categories.
-
-    Builds new dicts: `compute` may hand out cached results, which must stay as they are.
-    """
-    return {**result, "indicators": [_api_indicator(i) for i in result["indicators"]]}
-
-
-def _api_indicator(indicator: dict) -> dict:
-    return {
-        **indicator,
-        "whole": _flat_parts(indicator["whole"]),
-        "territories": [_flat_parts(row) for row in indicator["territories"]],
-    }
-
-
-def _flat_parts(value: dict) -> dict:
-    if "parts" not in value:
-        return value
-    flat = []
-    for category, cell in value["parts"].items():
-        if "display" in cell:
-            flat.append({"category": category, **cell})
-        else:
-            flat += [{"category": category, "subcategory": sub, **c} for sub, c in cell.items()]
-    return {**value, "parts": flat}

@@ -2,12 +2,11 @@
 
 `INDICATORS` lists every indicator with its stable identifier, French label, definition,
 unit and the data it rests on. `compute` runs the aggregates for a period and a territory,
-per territory of a level and for the whole, and returns them as the viewer may read them:
-raw for the coordination, through `privacy` for everyone else.
+per territory of a level and for the whole, and returns them as the viewer may read them
+(a `results.Result`): raw for the coordination, through `privacy` for everyone else.
 """
 
 import datetime as dt
-import pickle
 
 from flask_babel import get_locale
 
@@ -24,7 +23,8 @@ from .definitions import (
     describe_all,
 )
 from .measures import Period, Scope, as_deployments, first_partners, measure, reference_date
-from .presentation import present, protect, territory_dict
+from .presentation import present, protect, territory_ref
+from .results import IndicatorResult, Result, Suppression
 
 __all__ = [
     "INDICATORS",
@@ -33,6 +33,7 @@ __all__ = [
     "NATIONAL_SOURCE",
     "Indicator",
     "Period",
+    "Result",
     "compute",
     "describe_all",
     "first_partners",
@@ -47,7 +48,7 @@ def compute(
     reference: dt.date | None = None,
     ids=None,
     deployments=None,
-) -> dict:
+) -> Result:
     """Indicators for a period and a territory, per territory of `level` and for the whole.
 
     Reports, structures and training sessions count when their structure belongs to one of
@@ -72,21 +73,21 @@ def compute(
     policy = privacy.Policy.for_role(viewer_role)
     figures = cache.figures(scope, measure)
     selected = list(ids) if ids else list(INDICATORS)
-    return {
-        "period": period.as_dict(),
-        "reference_date": scope.reference.isoformat(),
-        "territory": territory_dict(territory) if territory else None,
-        "level": level,
-        "suppression": {"applied": not policy.raw, "k": policy.k},
-        "indicators": _presented(figures, policy, selected),
-    }
+    return Result(
+        period=period,
+        reference_date=scope.reference,
+        territory=territory_ref(territory) if territory else None,
+        level=level,
+        suppression=Suppression(applied=not policy.raw, k=policy.k),
+        indicators=_presented(figures, policy, selected),
+    )
 
 
-def _presented(figures, policy: privacy.Policy, ids: list[str]) -> list[dict]:
+def _presented(figures, policy: privacy.Policy, ids: list[str]) -> tuple[IndicatorResult, ...]:
     """The indicators as this policy reads them, kept with the cached figures.
 
     Suppression and number formatting cost more than reading the cache: both are done once
-    per policy and locale. The caller gets its own copy, free to change it.
+    per policy and locale. Results are immutable, so every caller shares them.
     """
     key = (policy, str(get_locale()))
     if key not in figures.protected:
@@ -95,4 +96,4 @@ def _presented(figures, policy: privacy.Policy, ids: list[str]) -> list[dict]:
             id_: present(indicator, figures, cells, policy) for id_, indicator in INDICATORS.items()
         }
     shown = figures.protected[key]
-    return pickle.loads(pickle.dumps([shown[id_] for id_ in ids]))
+    return tuple(shown[id_] for id_ in ids)

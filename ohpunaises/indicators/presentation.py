@@ -1,12 +1,26 @@
-"""Indicators as a viewer may read them: counts protected together, then shaped for JSON."""
+"""Indicators as a viewer may read them: counts protected together, then shaped as results."""
 
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from .. import privacy
 from ..vocabulary import ACTIONS, STRUCTURE_KINDS
-from .definitions import INDICATORS, Indicator, reference_dict
+from .definitions import INDICATORS, Indicator, Reference
 from .measures import Figures
+from .results import (
+    Breakdown,
+    Coverage,
+    Figure,
+    IndicatorResult,
+    NationalReference,
+    Part,
+    Rate,
+    Ratio,
+    Share,
+    Statistic,
+    TerritoryFigure,
+    TerritoryRef,
+)
 
 # Counts that do not add up over territories: a structure reports in several communes.
 OVERLAPPING_ACROSS_TERRITORIES = frozenset({"active_structures"})
@@ -84,22 +98,32 @@ class _Reader:
         # A count absent from the figures is a zero, which is never hidden.
         return self.cells.get(key) or privacy.Cell(0, False, self.policy.k)
 
-    def derived(self, value, *bases) -> dict:
+    def shown(self, family, group, *categories) -> dict:
+        """A count's fields as a figure holds them."""
+        return self.cell(family, group, *categories).as_dict()
+
+    def derived(self, value, *bases: privacy.Cell) -> dict:
+        """The fields of a figure resting on `bases`: hidden whenever one of them is."""
         return privacy.derived(value, self.policy, *bases).as_dict()
 
 
-def _share(reader: _Reader, indicator: Indicator, group) -> dict:
+def figure(cell: privacy.Cell) -> Figure:
+    """A protected cell as results hold it."""
+    return Figure(**cell.as_dict())
+
+
+def _share(reader: _Reader, indicator: Indicator, group) -> Share:
     part, total = (reader.figures.count(family, group) for family in indicator.counts)
     numerator, denominator = (reader.cell(family, group) for family in indicator.counts)
     value = round(100 * part / total, 1) if total else None
-    return {
+    return Share(
         **reader.derived(value, numerator, denominator),
-        "numerator": numerator.as_dict(),
-        "denominator": denominator.as_dict(),
-    }
+        numerator=figure(numerator),
+        denominator=figure(denominator),
+    )
 
 
-def _mean(reader: _Reader, indicator: Indicator, group) -> dict:
+def _mean(reader: _Reader, indicator: Indicator, group) -> Statistic:
     (count_family,) = indicator.counts
     count = reader.figures.count(count_family, group)
     cents = reader.figures.value(indicator.value, group)
@@ -108,25 +132,30 @@ def _mean(reader: _Reader, indicator: Indicator, group) -> dict:
         mean = Decimal(int(cents)) / count / 100
         value = float(mean.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
     basis = reader.cell(count_family, group)
-    return {**reader.derived(value, basis), "basis": basis.as_dict()}
+    return Statistic(**reader.derived(value, basis), basis=figure(basis))
 
 
-def _statistic(reader: _Reader, indicator: Indicator, group) -> dict:
+def _statistic(reader: _Reader, indicator: Indicator, group) -> Statistic:
     (count_family,) = indicator.counts
     basis = reader.cell(count_family, group)
     value = reader.figures.value(indicator.value, group)
-    return {**reader.derived(value, basis), "basis": basis.as_dict()}
+    return Statistic(**reader.derived(value, basis), basis=figure(basis))
 
 
-def _breakdown(reader: _Reader, indicator: Indicator, group) -> dict:
+def _breakdown(reader: _Reader, indicator: Indicator, group) -> Breakdown:
     family, total = indicator.counts
-    parts = {}
-    for categories in _categories(reader.figures, family):
-        branch = parts
-        for category in categories[:-1]:
-            branch = branch.setdefault(category, {})
-        branch[categories[-1]] = reader.cell(family, group, *categories).as_dict()
-    return {**reader.cell(total, group).as_dict(), "parts": parts}
+    parts = tuple(
+        _part(reader, family, group, categories)
+        for categories in _categories(reader.figures, family)
+    )
+    return Breakdown(**reader.shown(total, group), parts=parts)
+
+
+def _part(reader: _Reader, family: str, group, categories: tuple) -> Part:
+    category, subcategory = (*categories, None)[:2]
+    return Part(
+        **reader.shown(family, group, *categories), category=category, subcategory=subcategory
+    )
 
 
 def _categories(figures: Figures, family: str) -> list[tuple]:
@@ -153,20 +182,18 @@ def _quarter_range(quarters: set[str]) -> list[str]:
     return found
 
 
-def _rate(reader: _Reader, indicator: Indicator, group) -> dict:
+def _rate(reader: _Reader, indicator: Indicator, group) -> Rate:
     (family,) = indicator.counts
     population = reader.figures.value("population", group)
     count = reader.figures.count(family, group)
     value = round(10_000 * count / population, 2) if population else None
     numerator = reader.cell(family, group)
-    return {
-        **reader.derived(value, numerator),
-        "numerator": numerator.as_dict(),
-        "population": population,
-    }
+    return Rate(
+        **reader.derived(value, numerator), numerator=figure(numerator), population=population
+    )
 
 
-def _ratio(reader: _Reader, indicator: Indicator, group) -> dict:
+def _ratio(reader: _Reader, indicator: Indicator, group) -> Ratio:
     inside_family, total_family = indicator.counts
     inside = reader.figures.count(inside_family, group)
     outside = reader.figures.count(total_family, group) - inside
@@ -180,26 +207,26 @@ def _ratio(reader: _Reader, indicator: Indicator, group) -> dict:
             rate_inside = inside / population_inside
             value = round(rate_inside / (outside / population_outside), 2)
     inside_cell, total_cell = reader.cell(inside_family, group), reader.cell(total_family, group)
-    return {
+    return Ratio(
         **reader.derived(value, inside_cell, total_cell),
-        "inside": inside_cell.as_dict(),
-        "outside": reader.derived(outside, inside_cell, total_cell),
-        "population_inside": population_inside,
-        "population_outside": population_outside,
-    }
+        inside=figure(inside_cell),
+        outside=Figure(**reader.derived(outside, inside_cell, total_cell)),
+        population_inside=population_inside,
+        population_outside=population_outside,
+    )
 
 
-def _coverage_value(reader: _Reader, indicator: Indicator, group) -> dict:
+def _coverage_value(reader: _Reader, indicator: Indicator, group) -> Figure:
     # Territories are public: whether a commune is covered is not a count of households.
     value = reader.figures.value(indicator.value, group)
     shown = privacy.Cell(value, False, reader.policy.k).as_dict()
     if indicator.id == "communes_covered":
-        shown["out_of"] = reader.figures.value("communes_in_scope", group)
-    return shown
+        return Coverage(**shown, out_of=reader.figures.value("communes_in_scope", group))
+    return Figure(**shown)
 
 
-def _count(reader: _Reader, indicator: Indicator, group) -> dict:
-    return reader.cell(indicator.counts[0], group).as_dict()
+def _count(reader: _Reader, indicator: Indicator, group) -> Figure:
+    return figure(reader.cell(indicator.counts[0], group))
 
 
 PRESENTERS = {
@@ -215,31 +242,35 @@ PRESENTERS = {
 }
 
 
-def present(indicator: Indicator, figures: Figures, cells: dict, policy) -> dict:
+def present(indicator: Indicator, figures: Figures, cells: dict, policy) -> IndicatorResult:
     """One indicator for the whole and per territory, as the viewer may read it."""
     reader = _Reader(figures, cells, policy)
     build = PRESENTERS[indicator.shape]
-    shown = {
-        "id": indicator.id,
-        "label": str(indicator.label),
-        "unit": str(indicator.unit),
-        "theme": indicator.theme,
-        "whole": build(reader, indicator, None),
-        "territories": [],
-    }
-    if indicator.reference:
-        shown["reference"] = reference_dict(indicator.reference)
+    territories = ()
     if figures.level in indicator.levels:
-        shown["territories"] = [
-            {"territory": territory_dict(group), **build(reader, indicator, group["id"])}
+        territories = tuple(
+            TerritoryFigure(territory_ref(group), build(reader, indicator, group["id"]))
             for group in figures.groups
-        ]
-    return shown
+        )
+    return IndicatorResult(
+        id=indicator.id,
+        label=str(indicator.label),
+        unit=str(indicator.unit),
+        theme=indicator.theme,
+        whole=build(reader, indicator, None),
+        territories=territories,
+        reference=national_reference(indicator.reference) if indicator.reference else None,
+    )
 
 
-def territory_dict(group) -> dict:
-    """A territory (row or model) as JSON."""
+def national_reference(reference: Reference) -> NationalReference:
+    """A national reference in the current language."""
+    return NationalReference(reference.value, str(reference.unit), str(reference.source))
+
+
+def territory_ref(group) -> TerritoryRef:
+    """A territory (row or model) as results name it."""
     fields = ("id", "code", "name", "level")
     if isinstance(group, dict):
-        return {key: group[key] for key in fields}
-    return {key: getattr(group, key) for key in fields}
+        return TerritoryRef(*(group[key] for key in fields))
+    return TerritoryRef(*(getattr(group, key) for key in fields))

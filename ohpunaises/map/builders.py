@@ -1,4 +1,4 @@
-"""Folium maps of an indicator by territory, drawn as the viewer may see them.
+"""Folium maps of an indicator by territory, drawn as the actor may see them.
 
 Every figure comes from `indicators.compute`, so a map hides exactly the cells the indicator
 tables hide. Leaflet and its plugins come from the app's static files: folium's defaults
@@ -21,10 +21,12 @@ from folium.template import Template
 from markupsafe import Markup, escape
 
 from .. import privacy
-from ..auth import deployment_ids, scope_reports, scope_structures
 from ..extensions import db
-from ..indicators import INDICATORS, Period, compute
+from ..indicators import INDICATORS, Period
+from ..indicators.results import Figure
 from ..models import Report, Structure
+from ..permissions import Actor, restrict, structures_within
+from ..usecases.indicators import read_indicators
 from .shapes import Shape, bounds, shapes
 
 MAP_INDICATORS = ("reports_per_10000", "reports")
@@ -67,26 +69,6 @@ class MapQuery:
 
 
 @dataclass(frozen=True)
-class Viewer:
-    """Who looks: a signed-in user, or the public (`user` None) on the embedded map."""
-
-    user: object = None
-
-    @property
-    def role(self) -> str | None:
-        return self.user.role if self.user is not None else None
-
-    @property
-    def raw(self) -> bool:
-        return self.role in privacy.UNSUPPRESSED_ROLES
-
-    @property
-    def deployments(self) -> list[int] | None:
-        """The deployments the map is drawn over: the user's, or all for the public."""
-        return deployment_ids(self.user) if self.user is not None else None
-
-
-@dataclass(frozen=True)
 class LegendEntry:
     colour: str
     label: str
@@ -113,40 +95,37 @@ class LocalMap(folium.Map):
     default_css: list = []
 
 
-def build_map(query: MapQuery, viewer: Viewer) -> RenderedMap:
-    """The map of `query` as `viewer` may see it."""
+def build_map(query: MapQuery, actor: Actor) -> RenderedMap:
+    """The map of `query` as `actor` may see it."""
     indicator = INDICATORS[query.indicator]
-    figures = compute(
-        query.period,
-        None,
-        query.level,
-        viewer.role,
-        ids=list(dict.fromkeys([indicator.id, "reports"])),
-        deployments=viewer.deployments,
-    )
-    by_id = {entry["id"]: entry for entry in figures["indicators"]}
+    ids = list(dict.fromkeys([indicator.id, "reports"]))
+    result = read_indicators(actor, query.period, None, query.level, ids, action="map.read")
+    raw = privacy.reads_raw(actor.role)
+    shown = result.indicator(indicator.id)
     territory_shapes = shapes(query.level)
-    chosen = {row["territory"]["id"]: row for row in by_id[indicator.id]["territories"]}
-    counts = {row["territory"]["id"]: row for row in by_id["reports"]["territories"]}
+    chosen = {row.territory.id: row.figure for row in shown.territories}
+    counts = {row.territory.id: row.figure for row in result.indicator("reports").territories}
     classes = Classes.for_values(
-        [row["value"] for row in chosen.values() if not row["suppressed"]],
+        [figure.value for figure in chosen.values() if not figure.suppressed],
         integers=indicator.shape == "count",
     )
-    k = figures["suppression"]["k"]
+    k = result.suppression.k
     folium_map = _base_map(territory_shapes)
     layer = _territory_layer(query, territory_shapes, chosen, counts, classes)
     layer.add_to(folium_map)
     _qpv_layer(folium_map)
-    _structure_layer(folium_map, viewer)
+    _structure_layer(folium_map, actor)
     # The coordination reads the points' limit; everyone else, what "< K" and "s" mean.
-    notes = [_report_layer(folium_map, query, viewer) if viewer.raw else privacy.legend(k)]
+    notes = [] if raw else [privacy.legend(k)]
+    if actor.may("report.points"):
+        notes.append(_report_layer(folium_map, query, actor))
     folium.LayerControl(collapsed=True).add_to(folium_map)
     return RenderedMap(
         *render_parts(folium_map),
         title=str(indicator.label),
-        legend=classes.legend(k, viewer.raw),
+        legend=classes.legend(k, raw),
         notes=notes,
-        whole=by_id[indicator.id]["whole"]["display"],
+        whole=shown.whole.display,
     )
 
 
@@ -234,18 +213,18 @@ def _territory_layer(query, territory_shapes, chosen, counts, classes):
     )
 
 
-def _territory_feature(shape: Shape, row: dict | None, count: dict | None, classes) -> dict:
-    row = row or {"value": None, "suppressed": False, "display": privacy.NOT_AVAILABLE}
-    hidden = row["suppressed"]
+def _territory_feature(shape: Shape, figure: Figure | None, count: Figure | None, classes) -> dict:
+    figure = figure or Figure(None, False, privacy.NOT_AVAILABLE)
+    hidden = figure.suppressed
     return {
         "type": "Feature",
         "id": shape.code,
         "geometry": shape.geometry,
         "properties": {
             "name": str(escape(shape.name)),
-            "value": str(escape(row["display"])),
-            "count": str(escape(count["display"] if count else privacy.NOT_AVAILABLE)),
-            "fill": HIDDEN_COLOUR if hidden else classes.colour(row["value"]),
+            "value": str(escape(figure.display)),
+            "count": str(escape(count.display if count else privacy.NOT_AVAILABLE)),
+            "fill": HIDDEN_COLOUR if hidden else classes.colour(figure.value),
             "hidden": hidden,
         },
     }
@@ -295,18 +274,20 @@ def _qpv_layer(folium_map):
 # Structures and reports -----------------------------------------------------------------------
 
 
-def _structure_layer(folium_map, viewer: Viewer):
+def _structure_layer(folium_map, actor: Actor):
     points = {shape.id: shape for shape in shapes("commune")}
-    if viewer.raw:
-        _named_structures(points, viewer).add_to(folium_map)
+    if privacy.reads_raw(actor.role):
+        _named_structures(points, actor).add_to(folium_map)
     else:
-        _structure_counts(points, viewer).add_to(folium_map)
+        _structure_counts(points, actor).add_to(folium_map)
 
 
-def _named_structures(points: dict, viewer: Viewer):
+def _named_structures(points: dict, actor: Actor):
     """Each structure at its home commune, with its name: for the coordination."""
-    query = sa.select(Structure.name, Structure.commune_id).where(Structure.active)
-    query = scope_structures(query, viewer.user).order_by(Structure.name)
+    query = sa.select(Structure.name, Structure.commune_id).where(
+        Structure.active, structures_within(actor, "structure.read")
+    )
+    query = query.order_by(Structure.name)
     rows = [
         [*points[commune_id].point, str(escape(name))]
         for name, commune_id in db.session.execute(query)
@@ -317,17 +298,18 @@ def _named_structures(points: dict, viewer: Viewer):
     )
 
 
-def _structure_counts(points: dict, viewer: Viewer):
+def _structure_counts(points: dict, actor: Actor):
     """How many active structures each commune holds, small counts hidden."""
     query = (
         sa.select(Structure.commune_id, sa.func.count())
         .where(Structure.active)
         .group_by(Structure.commune_id)
     )
-    if viewer.deployments is not None:
-        query = query.where(Structure.deployment_id.in_(viewer.deployments))
+    if actor.deployment_ids is not None:
+        query = query.where(Structure.deployment_id.in_(actor.deployment_ids))
     parts = {commune_id: count for commune_id, count in db.session.execute(query)}
-    cells, _total = privacy.protect_table(parts, sum(parts.values()), _policy(viewer))
+    policy = privacy.Policy.for_role(actor.role)
+    cells, _total = privacy.protect_table(parts, sum(parts.values()), policy)
     rows = []
     for commune_id, cell in cells.items():
         if commune_id in points:
@@ -370,13 +352,9 @@ class CountLabels(Layer):
         self.rows = rows
 
 
-def _policy(viewer: Viewer) -> privacy.Policy:
-    return privacy.Policy.for_role(viewer.role)
-
-
-def _report_layer(folium_map, query: MapQuery, viewer: Viewer) -> str:
-    """The latest reports of the period as clustered points: for the coordination only."""
-    points = latest_points(query.period, viewer.user)
+def _report_layer(folium_map, query: MapQuery, actor: Actor) -> str:
+    """The latest reports of the period as clustered points, for who may see them."""
+    points = latest_points(query.period, actor)
     local_cluster(
         FastMarkerCluster(points, callback=POINT_CALLBACK, name=_("Signalements (points précis)"))
     ).add_to(folium_map)
@@ -388,8 +366,8 @@ def _report_layer(folium_map, query: MapQuery, viewer: Viewer) -> str:
     )
 
 
-def latest_points(period: Period, user) -> list[list[float]]:
-    """[lat, lon] of the latest located reports of the period the user may read, bounded."""
+def latest_points(period: Period, actor: Actor) -> list[list[float]]:
+    """[lat, lon] of the latest located reports of the period the actor may see, bounded."""
     query = sa.select(sa.func.ST_Y(Report.location), sa.func.ST_X(Report.location)).where(
         Report.location.is_not(None)
     )
@@ -397,7 +375,7 @@ def latest_points(period: Period, user) -> list[list[float]]:
         query = query.where(Report.intervention_date >= period.start)
     if period.end:
         query = query.where(Report.intervention_date <= period.end)
-    query = scope_reports(query, user)
+    query = restrict(query, actor, "report.points", Report.structure_id)
     query = query.order_by(Report.intervention_date.desc(), Report.id).limit(POINT_LIMIT)
     return [[round(lat, 5), round(lon, 5)] for lat, lon in db.session.execute(query)]
 

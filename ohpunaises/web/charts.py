@@ -7,6 +7,8 @@ the page through its viewBox, and each chart comes with its data as a table.
 import datetime as dt
 from dataclasses import dataclass, field
 
+from ..indicators.results import Figure
+
 # Narrow viewBoxes: on a 360 px phone, a unit is almost a pixel and labels stay readable.
 WIDTH = 360
 WIDE = 600  # the timeline, which needs room for commune names
@@ -36,23 +38,23 @@ class Chart:
     points: list = field(default_factory=list)
 
 
-def _number(cell: dict) -> float:
-    value = cell.get("value")
-    return float(value) if isinstance(value, int | float) and not cell["suppressed"] else 0.0
+def _number(cell: Figure) -> float:
+    value = cell.value
+    return float(value) if isinstance(value, int | float) and not cell.suppressed else 0.0
 
 
-def horizontal_bars(items: list[tuple[str, dict]]) -> Chart:
+def horizontal_bars(items: list[tuple[str, Figure]]) -> Chart:
     """One bar per (label, cell), label above its bar, longest bar the full width."""
     top = max((_number(cell) for _, cell in items), default=0) or 1
     bars = []
     for index, (label, cell) in enumerate(items):
         length = (WIDTH - 70) * _number(cell) / top
         y = index * ROW + LABEL + 4
-        bars.append(Bar(label, cell["display"], cell["suppressed"], 0, y, length, ROW - LABEL - 8))
+        bars.append(Bar(label, cell.display, cell.suppressed, 0, y, length, ROW - LABEL - 8))
     return Chart(WIDTH, max(len(items) * ROW, ROW), bars)
 
 
-def vertical_bars(items: list[tuple[str, dict]], height: int = 260) -> Chart:
+def vertical_bars(items: list[tuple[str, Figure]], height: int = 260) -> Chart:
     """One column per (label, cell): the quarterly trend."""
     count = max(len(items), 1)
     top = max((_number(cell) for _, cell in items), default=0) or 1
@@ -63,7 +65,7 @@ def vertical_bars(items: list[tuple[str, dict]], height: int = 260) -> Chart:
         size = plot * _number(cell) / top
         x = index * slot + slot * 0.15
         bars.append(
-            Bar(label, cell["display"], cell["suppressed"], x, 24 + plot - size, slot * 0.7, size)
+            Bar(label, cell.display, cell.suppressed, x, 24 + plot - size, slot * 0.7, size)
         )
     return Chart(WIDTH, height, bars)
 

@@ -1,34 +1,32 @@
 """The indicator dashboard (/indicateurs) and the public advocacy page (/plaidoyer)."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 import marshmallow as ma
 import sqlalchemy as sa
 from flask import abort, current_app, render_template, request
 from flask_babel import format_date
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 
 from .. import privacy
 from ..api.indicators import IndicatorQuerySchema
-from ..auth import deployment_ids, require_role
+from ..auth import current_actor, public, requires
+from ..errors import Invalid
 from ..extensions import db
 from ..indicators import (
     NATIONAL_INFESTED_HOUSEHOLDS_PERCENT,
     NATIONAL_MEAN_COST_EUR,
     NATIONAL_SOURCE,
     Period,
-    compute,
     describe_all,
-    first_partners,
 )
+from ..indicators.results import Breakdown, Figure, IndicatorResult, Part, Result
 from ..models import Territory
-from ..territories import territory_by_code
-from ..vocabulary import ACTIONS, ROLES, STRUCTURE_KINDS, TERRITORY_LEVELS
+from ..permissions import Actor
+from ..usecases.indicators import partners_by_commune, read_indicators, territory_named
+from ..vocabulary import ACTIONS, STRUCTURE_KINDS, TERRITORY_LEVELS
 from . import bp, charts
-
-# DESIGN §3: every role reads indicators; only the coordination reads them unsuppressed.
-DASHBOARD_ROLES = tuple(ROLES)
 
 HEADLINES = (
     ("activity", ("reports", "distinct_dwellings", "people_reached")),
@@ -106,15 +104,15 @@ def territory_options() -> list:
 
 
 @bp.get("/indicateurs")
-@login_required
+@requires("indicator.read")
 def indicators():
-    require_role(*DASHBOARD_ROLES)
+    actor = current_actor()
     filters, errors = read_filters(request.args)
     territory = None
-    if filters.get("territory"):
-        territory = territory_by_code(filters["territory"])
-        if territory is None:
-            errors["territory"] = _("Territoire inconnu : %(code)s.", code=filters["territory"])
+    try:
+        territory = territory_named(filters.get("territory"))
+    except Invalid as error:
+        errors.update(error.errors)
     context = {"errors": errors, "form": request.args, "options": territory_options()}
     context["levels"] = TERRITORY_LEVELS
     if errors:
@@ -122,25 +120,22 @@ def indicators():
     today = dt.date.today()
     default = default_period(today)
     period = Period(filters.get("date_from", default.start), filters.get("date_to", default.end))
-    deployments = deployment_ids(current_user)
-    result = compute(
-        period, territory, filters["level"], viewer_role=current_user.role, deployments=deployments
-    )
-    context.update(dashboard(result, period, territory, deployments))
+    result = read_indicators(actor, period, territory, filters["level"])
+    context.update(dashboard(actor, result, period, territory))
     return render_template("web/indicators.html", **context)
 
 
-def dashboard(result: dict, period: Period, territory, deployments=None) -> dict:
-    """Everything the dashboard shows, from one result of `compute` over `deployments`."""
-    shown = {indicator["id"]: indicator for indicator in result["indicators"]}
+def dashboard(actor: Actor, result: Result, period: Period, territory) -> dict:
+    """Everything the dashboard shows, from one result of `read_indicators` for `actor`."""
+    shown = {indicator.id: indicator for indicator in result.indicators}
     definitions = {item["id"]: item for item in describe_all()}
     headlines = [
         (definitions[ids[0]]["theme_label"], [figure(shown, definitions, id_) for id_ in ids])
         for _theme, ids in HEADLINES
     ]
-    trend = quarter_items(shown["reports_by_quarter"]["whole"])
-    actions = labelled_parts(shown["reports_by_action"]["whole"], ACTIONS)
-    kinds = labelled_parts(shown["reports_by_structure_kind"]["whole"], STRUCTURE_KINDS)
+    trend = quarter_items(shown["reports_by_quarter"].whole)
+    actions = labelled_parts(shown["reports_by_action"].whole, ACTIONS)
+    kinds = labelled_parts(shown["reports_by_structure_kind"].whole, STRUCTURE_KINDS)
     return {
         "result": result,
         "period": period,
@@ -154,20 +149,27 @@ def dashboard(result: dict, period: Period, territory, deployments=None) -> dict
         "actions_chart": charts.horizontal_bars(actions),
         "kinds": kinds,
         "kinds_chart": charts.horizontal_bars(kinds),
-        "onboarded": onboarded_table(shown["structures_onboarded_by_quarter"]["whole"]),
-        "territory_columns": [c for c in TERRITORY_COLUMNS if shown[c]["territories"]],
+        "onboarded": onboarded_table(shown["structures_onboarded_by_quarter"].whole),
+        "territory_columns": [c for c in TERRITORY_COLUMNS if shown[c].territories],
         "rows": territory_rows(shown),
-        "spread": spread(period, territory, result, deployments),
-        "legend": privacy.legend(result["suppression"]["k"])
-        if result["suppression"]["applied"]
-        else None,
+        "spread": spread(actor, period, territory, result),
+        "legend": privacy.legend(result.suppression.k) if result.suppression.applied else None,
         "structure_kinds": STRUCTURE_KINDS,
     }
 
 
-def figure(shown: dict, definitions: dict, id_: str) -> dict:
+@dataclass(frozen=True)
+class Headline:
     """One headline figure with what it means."""
-    return {"indicator": shown[id_], "definition": definitions[id_], "cell": shown[id_]["whole"]}
+
+    indicator: IndicatorResult
+    definition: dict
+    cell: Figure
+
+
+def figure(shown: dict, definitions: dict, id_: str) -> Headline:
+    """The headline of indicator `id_`, from the indicators shown by id."""
+    return Headline(shown[id_], definitions[id_], shown[id_].whole)
 
 
 def period_text(period: Period) -> str:
@@ -181,60 +183,54 @@ def quarter_label(name: str) -> str:
     return _("T%(quarter)s %(year)s", quarter=name[-1], year=name[:4])
 
 
-def quarter_items(breakdown: dict) -> list[tuple[str, dict]]:
-    return [(quarter_label(q), cell) for q, cell in breakdown["parts"].items()]
+def quarter_items(breakdown: Breakdown) -> list[tuple[str, Part]]:
+    return [(quarter_label(part.category), part) for part in breakdown.parts]
 
 
-def labelled_parts(breakdown: dict, vocabulary: dict) -> list[tuple[str, dict]]:
+def labelled_parts(breakdown: Breakdown, vocabulary: dict) -> list[tuple[str, Part]]:
     """The parts of a breakdown that are not zero, with their French labels."""
-    return [
-        (str(vocabulary[key]), cell)
-        for key, cell in breakdown["parts"].items()
-        if cell["value"] != 0
-    ]
+    return [(str(vocabulary[part.category]), part) for part in breakdown.parts if part.value != 0]
 
 
-def onboarded_table(breakdown: dict) -> list[tuple[str, dict]]:
-    return [(quarter_label(q), kinds) for q, kinds in breakdown["parts"].items()]
+def onboarded_table(breakdown: Breakdown) -> list[tuple[str, dict[str, Part]]]:
+    """Per quarter, its parts by structure kind."""
+    quarters = {}
+    for part in breakdown.parts:
+        quarters.setdefault(part.category, {})[part.subcategory] = part
+    return [(quarter_label(quarter), kinds) for quarter, kinds in quarters.items()]
 
 
 def territory_rows(shown: dict) -> list[dict]:
-    """One row per territory of the level, with the cells of the territory columns."""
+    """One row per territory of the level, with the figures of the territory columns."""
     rows = {}
     for column in TERRITORY_COLUMNS:
-        for row in shown[column]["territories"]:
-            entry = rows.setdefault(row["territory"]["id"], {"territory": row["territory"]})
-            entry[column] = row
+        for row in shown[column].territories:
+            entry = rows.setdefault(row.territory.id, {"territory": row.territory})
+            entry[column] = row.figure
     return list(rows.values())
 
 
-def spread(period: Period, territory, result: dict, deployments=None) -> dict:
+def spread(actor: Actor, period: Period, territory, result: Result) -> dict:
     """The spread timeline: per commune, its first partner and its first report."""
-    if result["level"] == "commune":
+    if result.level == "commune":
         firsts = result
     else:
-        firsts = compute(
-            period,
-            territory,
-            "commune",
-            viewer_role=current_user.role if current_user.is_authenticated else None,
-            ids=["first_report_by_territory"],
-            deployments=deployments,
-        )
-    indicator = next(i for i in firsts["indicators"] if i["id"] == "first_report_by_territory")
-    partners = first_partners(period, territory, deployments)
+        ids = ["first_report_by_territory"]
+        firsts = read_indicators(actor, period, territory, "commune", ids=ids)
+    indicator = firsts.indicator("first_report_by_territory")
+    partners = partners_by_commune(actor, period, territory)
     rows = []
-    for row in indicator["territories"]:
-        first_report = _as_date(row)
-        first_partner = partners.get(row["territory"]["id"])
-        if first_report is None and first_partner is None and not row["suppressed"]:
+    for row in indicator.territories:
+        first_report = _as_date(row.figure)
+        first_partner = partners.get(row.territory.id)
+        if first_report is None and first_partner is None and not row.figure.suppressed:
             continue
         rows.append(
             {
-                "label": row["territory"]["name"],
+                "label": row.territory.name,
                 "first_report": first_report,
                 "first_partner": first_partner,
-                "report_text": row["display"],
+                "report_text": row.figure.display,
                 "partner_text": first_partner.isoformat() if first_partner else "—",
             }
         )
@@ -244,25 +240,26 @@ def spread(period: Period, territory, result: dict, deployments=None) -> dict:
     return {"rows": rows, "chart": chart}
 
 
-def _as_date(cell: dict):
-    if cell["suppressed"] or not cell["value"]:
+def _as_date(cell: Figure) -> dt.date | None:
+    if cell.suppressed or not cell.value:
         return None
-    return dt.date.fromisoformat(cell["value"])
+    return dt.date.fromisoformat(cell.value)
 
 
 # The public advocacy page --------------------------------------------------------------------
 
 
 @bp.get("/plaidoyer")
+@public("indicator.read")
 def advocacy():
     if not current_app.config.get("PUBLIC_PAGE"):
         abort(404)
     today = dt.date.today()
     period = Period(None, today)
-    result = compute(period, viewer_role=None)
-    shown = {indicator["id"]: indicator for indicator in result["indicators"]}
+    result = read_indicators(Actor.public(), period)
+    shown = {indicator.id: indicator for indicator in result.indicators}
     definitions = {item["id"]: item for item in describe_all()}
-    trend = quarter_items(shown["reports_by_quarter"]["whole"])
+    trend = quarter_items(shown["reports_by_quarter"].whole)
     return render_template(
         "web/advocacy.html",
         figures=[figure(shown, definitions, id_) for id_ in PUBLIC_FIGURES],
@@ -270,7 +267,7 @@ def advocacy():
         trend_chart=charts.vertical_bars(trend),
         period_text=period_text(period),
         computed_on=format_date(today, "long"),
-        legend=privacy.legend(result["suppression"]["k"]),
+        legend=privacy.legend(result.suppression.k),
         national_percent=NATIONAL_INFESTED_HOUSEHOLDS_PERCENT,
         national_cost=NATIONAL_MEAN_COST_EUR,
         national_source=NATIONAL_SOURCE,
