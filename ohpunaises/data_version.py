@@ -48,7 +48,19 @@ TRACKED_TABLES = frozenset(
 )
 
 
-@sa.event.listens_for(Session, "after_flush")
+def init_app(app):
+    """Move the version after the commits of the application's sessions that wrote to
+    tracked tables (listeners on its own session class, added once per process)."""
+    session_class = app.extensions["sqlalchemy"].session.session_factory.class_
+    for name, listener in (
+        ("after_flush", _flushed),
+        ("do_orm_execute", _executed),
+        ("after_commit", _committed),
+    ):
+        if not sa.event.contains(session_class, name, listener):
+            sa.event.listen(session_class, name, listener)
+
+
 def _flushed(session, _context):
     # The session still lists what it has just flushed.
     changed = itertools.chain(session.new, session.dirty, session.deleted)
@@ -56,14 +68,12 @@ def _flushed(session, _context):
         note_change(session)
 
 
-@sa.event.listens_for(Session, "do_orm_execute")
 def _executed(state):
     writes = state.is_insert or state.is_update or state.is_delete
     if writes and state.statement.table.name in TRACKED_TABLES:
         note_change(state.session)
 
 
-@sa.event.listens_for(Session, "after_commit")
 def _committed(session):
     if not session.info.pop(_CHANGED, False):
         return

@@ -1,6 +1,7 @@
 """Marshmallow schemas shared by the API and the form: what a client may send, and what it gets."""
 
 import datetime as dt
+import functools
 from decimal import Decimal
 
 import marshmallow as ma
@@ -57,8 +58,28 @@ FIELD_MESSAGES = {
     ma.fields.Dict: {"invalid": N_("Objet attendu.")},
     ma.fields.Nested: {"type": N_("Objet attendu.")},
 }
-for field_class, messages in FIELD_MESSAGES.items():
-    field_class.default_error_messages = {**field_class.default_error_messages, **messages}
+
+
+@functools.cache
+def messages_for(field_class) -> dict:
+    """Our French messages for a kind of field, the most specific class winning."""
+    messages = {}
+    for kind in reversed(field_class.__mro__):
+        messages.update(FIELD_MESSAGES.get(kind, {}))
+    return messages
+
+
+def with_our_messages(field: ma.fields.Field):
+    """Give a field, and the fields it holds (a list's items…), the messages above."""
+    field.error_messages = {**field.error_messages, **messages_for(type(field))}
+    for inner in (
+        getattr(field, "inner", None),
+        getattr(field, "key_field", None),
+        getattr(field, "value_field", None),
+        *getattr(field, "tuple_fields", ()),
+    ):
+        if inner is not None:
+            with_our_messages(inner)
 
 
 def encodable(text: str) -> bool:
@@ -132,12 +153,16 @@ def optional(field):
 
 
 class Schema(ma.Schema):
-    """Refuses unknown fields, in French."""
+    """Refuses unknown fields; every message in French (marshmallow's own stay untouched for
+    any other schema of the process)."""
 
     class Meta:
         unknown = ma.RAISE
 
     error_messages = {"unknown": _l("Champ inconnu."), "type": _l("Objet JSON attendu.")}
+
+    def on_bind_field(self, field_name, field_obj):
+        with_our_messages(field_obj)
 
 
 def check_date(value):
@@ -415,7 +440,14 @@ class MeSchema(Schema):
 
 class TokenCreateSchema(Schema):
     name = Text(load_default="", validate=length(maximum=100))
-    days = ma.fields.Integer(load_default=365, validate=within(1, 730))
+    days = ma.fields.Integer(
+        validate=within(1, 730),
+        metadata={"description": "365 par défaut ; jamais au-delà du jeton qui le demande"},
+    )
+    user_id = ma.fields.Integer(
+        validate=within(1, 2**31 - 1),
+        metadata={"description": "Le compte du jeton, s'il n'est pas le vôtre"},
+    )
 
 
 class TokenSchema(Schema):
