@@ -20,26 +20,35 @@ define apt_install
 	fi
 endef
 
-install: $(VENV)/.installed  ## virtual environment, pinned packages, system packages
+install: $(VENV)/.installed  ## virtual environment, the packages that run the product
 	$(call apt_install,$(RUN_PACKAGES))
 	@$(BIN)/pybabel compile -d ohpunaises/translations >/dev/null
 
-install-test: install
+install-test: install $(VENV)/.installed-test  ## and what the tests need besides
 	$(call apt_install,$(TEST_PACKAGES))
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
-run: install  ## initialise the embedded database and serve on http://127.0.0.1:$(PORT)
-	OHPUNAISES_ENV=$${OHPUNAISES_ENV:-development} $(BIN)/ohpunaises init
-	@echo "Oh Punaises! est servi sur http://127.0.0.1:$(PORT) (Ctrl+C pour arrêter)."
-	OHPUNAISES_ENV=$${OHPUNAISES_ENV:-development} PORT=$(PORT) \
-	  $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+# The embedded database's settings, kept for every command run in this checkout afterwards
+# (`.venv/bin/ohpunaises …` reads them too); the environment still wins over them.
+instance/settings.env:
+	@mkdir -p instance
+	@printf '# Written by make run: settings of the embedded database of this checkout.\nOHPUNAISES_ENV=development\n' > $@
 
-lint: install
+run: install instance/settings.env  ## initialise the embedded database and serve on http://127.0.0.1:$(PORT)
+	$(BIN)/ohpunaises init
+	@echo "Oh Punaises! est servi sur http://127.0.0.1:$(PORT) (Ctrl+C pour arrêter)."
+	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
@@ -52,7 +61,7 @@ bench: install-test  ## every benchmark against its baseline, on scratch PostGIS
 soak: install-test  ## the reliability suite at full size
 	OHPUNAISES_SOAK=full $(BIN)/pytest tests/test_reliability.py
 
-format: install
+format: install-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 

@@ -1,38 +1,29 @@
-"""The `ohpunaises` command line."""
+"""The `ohpunaises` command line: an adapter around the use cases, acting as the operator.
+
+Every command prints what it did in one or a few French lines; a refusal is one line
+("Erreur : …") and exit status 1, a bad setting one line and exit status 2. `--help` works
+everywhere, even with an empty environment: the application is only built when a command
+runs.
+"""
 
 import datetime as dt
-import secrets
 import sys
 from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask.cli import AppGroup, FlaskGroup, with_appcontext
+from flask.cli import AppGroup, ScriptInfo, with_appcontext
 from flask_babel import gettext as _
+from flask_migrate.cli import db as db_cli
 
-from . import bootstrap, demo, exports, retention
-from .auth import hash_password, issue_token
+from . import bootstrap, demo, exports, permissions
 from .config import ConfigError
-from .extensions import db
-from .models import Structure, Territory, User
-from .reports import ReportError
+from .errors import DomainError
+from .permissions import Actor
 from .schemas import storable
-from .territories import (
-    CODE_CANDIDATES,
-    LEVELS,
-    MAX_FILE_MEGABYTES,
-    NAME_CANDIDATES,
-    PARENT_CANDIDATES,
-    POPULATION_CANDIDATES,
-    TerritoryFileError,
-    deployment_covering,
-    parse_features,
-    pick_property,
-    read_geojson,
-    read_population_csv,
-    store_territories,
-    territory_by_code,
-)
+from .territories import LEVELS, MAX_FILE_MEGABYTES
+from .usecases import accounts, retention, structures, territories
+from .usecases import exports as export_cases
 from .vocabulary import ROLES, SOURCES, STATUSES, STRUCTURE_KINDS
 
 
@@ -41,6 +32,29 @@ class CommandError(click.ClickException):
 
     def show(self, file=None):
         click.echo(_("Erreur : %(message)s", message=self.format_message()), err=True)
+
+
+class Command(click.Command):
+    """A command whose refusals and failures end as one French line, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DomainError as error:
+            raise CommandError(error.message()) from error
+        except ConfigError as error:
+            click.echo(_("Configuration invalide : %(error)s", error=error), err=True)
+            ctx.exit(2)
+        except sa.exc.OperationalError as error:
+            click.echo(_("Base de données injoignable : %(error)s", error=error.orig), err=True)
+            ctx.exit(1)
+
+
+class CommandGroup(AppGroup):
+    """A group of commands that build the application when they run (`AppGroup`), each one
+    a `Command`."""
+
+    command_class = Command
 
 
 def checked_text(value: str, option: str, maximum: int, minimum: int = 0) -> str:
@@ -58,7 +72,7 @@ def checked_text(value: str, option: str, maximum: int, minimum: int = 0) -> str
     return value
 
 
-territories_cli = AppGroup("territories", help="Territoires : chargement et liste.")
+territories_cli = CommandGroup("territories", help="Territoires : chargement et liste.")
 
 
 @territories_cli.command("load")
@@ -95,26 +109,22 @@ def load_territories(
     max_size_mb,
 ):
     """Charge ou met à jour les territoires d'un fichier GeoJSON (WGS84)."""
+    source = territories.TerritoryFile(
+        path,
+        level,
+        code_property,
+        name_property,
+        population_property,
+        parent_property,
+        population_csv,
+        csv_code_column,
+        csv_population_column,
+        max_size_mb,
+    )
     try:
-        features = read_geojson(path, max_size_mb)
-        rows = parse_features(
-            features,
-            pick_property(features, code_property, CODE_CANDIDATES),
-            pick_property(features, name_property, NAME_CANDIDATES),
-            pick_property(features, population_property, POPULATION_CANDIDATES),
-            pick_property(features, parent_property, PARENT_CANDIDATES),
-        )
-        populations = (
-            read_population_csv(population_csv, csv_code_column, csv_population_column)
-            if population_csv
-            else None
-        )
-        with click.progressbar(length=len(rows), label=_("Chargement"), file=sys.stderr) as bar:
-            result = store_territories(rows, level, populations, bar.update)
-        db.session.commit()
-    except TerritoryFileError as error:
-        db.session.rollback()
-        raise CommandError(_("%(error)s Rien n'a été chargé.", error=error)) from error
+        result = territories.load_territories(Actor.operator(), source, _progress_bar)
+    except DomainError as error:
+        raise CommandError(_("%(error)s Rien n'a été chargé.", error=error.message())) from error
     click.echo(
         _(
             "%(created)d territoire(s) créé(s), %(updated)d mis à jour (niveau %(level)s).",
@@ -129,24 +139,25 @@ def load_territories(
         )
 
 
+def _progress_bar(total: int):
+    return click.progressbar(length=total, label=_("Chargement"), file=sys.stderr)
+
+
 @territories_cli.command("list")
 @click.option("--level", type=click.Choice(LEVELS), help="Seulement ce niveau.")
 def list_territories(level):
     """Liste les territoires chargés : code, nom, niveau, population."""
-    query = sa.select(Territory).order_by(Territory.level, Territory.code)
-    if level:
-        query = query.where(Territory.level == level)
-    territories = db.session.scalars(query).all()
+    found = territories.list_territories(Actor.operator(), level)
     click.echo(f"{'code':<10} {'nom':<40} {'niveau':<15} {'population':>10}")
-    for territory in territories:
+    for territory in found:
         population = "" if territory.population is None else territory.population
         click.echo(
             f"{territory.code:<10} {territory.name[:40]:<40} {territory.level:<15} {population:>10}"
         )
-    click.echo(_("%(n)d territoire(s).", n=len(territories)))
+    click.echo(_("%(n)d territoire(s).", n=len(found)))
 
 
-@click.command("init")
+@click.command("init", cls=Command)
 @with_appcontext
 def init_command():
     """Prépare la base : schéma, territoires par défaut, comptes de démonstration."""
@@ -176,9 +187,9 @@ def _print_demo_logins(logins):
     click.echo("")
 
 
-structures_cli = AppGroup("structures", help="Structures partenaires.")
-users_cli = AppGroup("users", help="Comptes.")
-tokens_cli = AppGroup("tokens", help="Jetons d'API.")
+structures_cli = CommandGroup("structures", help="Structures partenaires.")
+users_cli = CommandGroup("users", help="Comptes.")
+tokens_cli = CommandGroup("tokens", help="Jetons d'API.")
 
 
 @structures_cli.command("create")
@@ -188,19 +199,14 @@ tokens_cli = AppGroup("tokens", help="Jetons d'API.")
 @click.option("--onboarded", type=click.DateTime(["%Y-%m-%d"]), help="Date d'entrée au programme.")
 def create_structure(name, kind, commune, onboarded):
     """Crée une structure ; son numéro est seul sur la dernière ligne."""
-    name = checked_text(name.strip(), "--name", 200, minimum=1)
-    territory = territory_by_code(checked_text(commune, "--commune", 20), "commune")
-    if territory is None:
-        raise CommandError(_("Commune inconnue : %(code)s.", code=commune))
-    structure = Structure(
-        name=name,
-        kind=kind,
-        commune=territory,
-        deployment=deployment_covering(territory),
-        onboarded_on=onboarded.date() if onboarded else dt.date.today(),
-    )
-    db.session.add(structure)
-    db.session.commit()
+    data = {
+        "name": checked_text(name.strip(), "--name", 200, minimum=1),
+        "kind": kind,
+        "commune": checked_text(commune, "--commune", 20),
+    }
+    if onboarded:
+        data["onboarded_on"] = onboarded.date()
+    structure = structures.create_structure(Actor.operator(), data)
     click.echo(_("Structure créée : %(name)s.", name=structure.name))
     click.echo(structure.id)
 
@@ -215,27 +221,14 @@ def create_user(email, role, structure_id, password, display_name):
     """Crée un compte."""
     email = checked_text(email.strip().lower(), "--email", 254)
     display_name = checked_text(display_name, "--name", 120)
-    if "@" not in email or db.session.scalar(sa.select(User.id).where(User.email == email)):
-        raise CommandError(_("Adresse invalide ou déjà utilisée : %(email)s.", email=email))
-    structure = db.session.get(Structure, structure_id) if structure_id else None
-    if role in ("agent", "partner_admin") and structure is None:
-        raise CommandError(_("Ce rôle demande une structure existante (--structure)."))
     if password is not None:
         checked_text(password, "--password", 1000, minimum=1)
-    shown = password is None
-    password = password or secrets.token_urlsafe(12)
-    user = User(
-        email=email,
-        role=role,
-        structure=structure,
-        display_name=display_name,
-        password_hash=hash_password(password),
+    user, drawn = accounts.create_user(
+        Actor.operator(), email, role, structure_id, password, display_name
     )
-    db.session.add(user)
-    db.session.commit()
-    click.echo(_("Compte créé : %(email)s (%(role)s).", email=email, role=role))
-    if shown:
-        click.echo(_("Mot de passe (affiché une seule fois) : %(password)s", password=password))
+    click.echo(_("Compte créé : %(email)s (%(role)s).", email=user.email, role=role))
+    if drawn:
+        click.echo(_("Mot de passe (affiché une seule fois) : %(password)s", password=drawn))
 
 
 @tokens_cli.command("create")
@@ -245,12 +238,8 @@ def create_user(email, role, structure_id, password, display_name):
 def create_token(email, name, days):
     """Crée un jeton d'API, affiché une seule fois, seul sur la dernière ligne."""
     name = checked_text(name, "--name", 100)
-    email = checked_text(email.strip().lower(), "--email", 254)
-    user = db.session.scalar(sa.select(User).where(User.email == email))
-    if user is None:
-        raise CommandError(_("Compte inconnu : %(email)s.", email=email))
-    token, record = issue_token(user, name, days)
-    db.session.commit()
+    user = accounts.find_user(checked_text(email.strip().lower(), "--email", 254))
+    token, record = accounts.create_token(Actor.operator(), name, days, user.id)
     click.echo(
         _(
             "Jeton créé pour %(email)s, valable jusqu'au %(date)s :",
@@ -261,8 +250,8 @@ def create_token(email, name, days):
     click.echo(token)
 
 
-export_cli = AppGroup("export", help="Exports CSV.")
-retention_cli = AppGroup("retention", help="Durée de conservation des signalements.")
+export_cli = CommandGroup("export", help="Exports CSV.")
+retention_cli = CommandGroup("retention", help="Durée de conservation des signalements.")
 
 
 @export_cli.command("reports")
@@ -286,34 +275,23 @@ retention_cli = AppGroup("retention", help="Durée de conservation des signaleme
 @click.option("--as", "email", help="Point de vue d'un compte (son rôle et son périmètre).")
 def export_reports(out, email, role, sep, dates, location, **filters):
     """Exporte les signalements en CSV, comme GET /api/v1/exports/reports.csv."""
-    viewer = _export_viewer(email, role)
+    actor = _export_actor(email, role)
     filters = {k: v.date() if isinstance(v, dt.datetime) else v for k, v in filters.items() if v}
-    options = exports.Options(sep, dates, location)
-    try:
-        total = exports.count_rows(viewer, filters)
-    except ReportError as error:
-        raise CommandError(" ".join(error.errors.values()) or error.title) from error
-    progress = exports.Progress()
-    try:
-        with click.progressbar(length=total, label=_("Export"), file=sys.stderr) as bar:
-            for chunk in exports.csv_stream(viewer, filters, options, progress):
-                out.write(chunk)
-                bar.update(progress.rows - bar.pos)
-    finally:
-        exports.record_export(viewer, filters, options, progress, "cli")
-    click.echo(_("%(n)d signalement(s) exporté(s).", n=progress.rows), err=True)
+    export = export_cases.export_reports(actor, filters, exports.Options(sep, dates, location))
+    with click.progressbar(length=export.rows(), label=_("Export"), file=sys.stderr) as bar:
+        for chunk in export.chunks("cli"):
+            out.write(chunk)
+            bar.update(export.progress.rows - bar.pos)
+    click.echo(_("%(n)d signalement(s) exporté(s).", n=export.progress.rows), err=True)
 
 
-def _export_viewer(email, role):
-    if email:
-        email = checked_text(email.strip().lower(), "--as", 254)
-        user = db.session.scalar(sa.select(User).where(User.email == email))
-        if user is None:
-            raise CommandError(_("Compte inconnu : %(email)s.", email=email))
-        if user.role not in exports.ROW_EXPORTERS:
-            raise CommandError(_("Ce rôle n'exporte pas de lignes : %(role)s.", role=user.role))
-        return exports.Viewer.of(user)
-    return exports.Viewer(None, "cli", role)
+def _export_actor(email, role) -> Actor:
+    if not email:
+        return Actor.operator(role)
+    user = accounts.find_user(checked_text(email.strip().lower(), "--as", 254))
+    if not permissions.allows(user.role, "export.rows"):
+        raise CommandError(_("Ce rôle n'exporte pas de lignes : %(role)s.", role=user.role))
+    return Actor.of(user)
 
 
 @retention_cli.command("apply")
@@ -325,7 +303,7 @@ def apply_retention(older_than, dry_run):
 
     age = (older_than or current_app.config["RETENTION"]).strip().lower()
     try:
-        cutoff, count = retention.apply(age, dry_run)
+        cutoff, count = retention.apply(Actor.operator(), age, dry_run)
     except ValueError as error:
         raise CommandError(
             _("Durée invalide : %(age)s (exemples : 5y, 18m, 90d).", age=age)
@@ -347,25 +325,65 @@ def apply_retention(older_than, dry_run):
     click.echo(message)
 
 
+@click.command("roles", cls=Command)
+@click.option("--markdown", is_flag=True, help="En tableau Markdown (pour la documentation).")
+def roles_command(markdown):
+    """Affiche la table des permissions : chaque action, et la portée de chaque rôle."""
+    actors = [str(label) for label in permissions.ACTORS.values()]
+    rows = permissions.rows()
+    if markdown:
+        click.echo("| action | " + " | ".join(actors) + " |")
+        click.echo("|---" * (len(actors) + 1) + "|")
+        for name, label, scopes in rows:
+            cells = " | ".join(scope or "—" for scope in scopes)
+            click.echo(f"| `{name}` {label} | {cells} |")
+        return
+    width = max(len(name) for name, _label, _scopes in rows)
+    for name, label, scopes in rows:
+        click.echo(f"{name:<{width}}  {label}")
+        for actor, scope in zip(actors, scopes, strict=True):
+            if scope:
+                click.echo(f"{'':<{width}}    {actor} : {scope}")
+
+
+COMMANDS = (
+    territories_cli,
+    init_command,
+    demo.demo_command,
+    structures_cli,
+    users_cli,
+    tokens_cli,
+    export_cli,
+    retention_cli,
+    roles_command,
+)
+
+
 def register_commands(app):
-    app.cli.add_command(territories_cli)
-    app.cli.add_command(init_command)
-    app.cli.add_command(demo.demo_command)
-    app.cli.add_command(structures_cli)
-    app.cli.add_command(users_cli)
-    app.cli.add_command(tokens_cli)
-    app.cli.add_command(export_cli)
-    app.cli.add_command(retention_cli)
+    """The commands, on the application's own `flask` command group too."""
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+class CommandLine(click.Group):
+    """The `ohpunaises` group: it lists its commands without building the application, which
+    each command builds when it runs (so that `--help` needs no setting)."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        from .app import create_app
+
+        extra.setdefault("obj", ScriptInfo(create_app=create_app, set_debug_flag=False))
+        return super().make_context(info_name, args, parent, **extra)
 
 
 def main():
     """Entry point of the `ohpunaises` console script."""
-    from .app import create_app
-
-    group = FlaskGroup(create_app=create_app, help="Plateforme Oh Punaises!")
+    group = CommandLine(help=_("Plateforme Oh Punaises! : base, territoires, comptes, exports."))
+    for command in (db_cli, *COMMANDS):
+        group.add_command(command)
     try:
         group.main(prog_name="ohpunaises")
-    except ConfigError as error:
+    except ConfigError as error:  # from a command that is not ours (db upgrade)
         click.echo(_("Configuration invalide : %(error)s", error=error), err=True)
         sys.exit(2)
     except sa.exc.OperationalError as error:

@@ -10,6 +10,7 @@ import pytest
 from .conftest import environ_for
 
 SCRIPT = Path(sys.executable).parent / "ohpunaises"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def ohpunaises(database_url, *args, **env):
@@ -76,3 +77,64 @@ def test_an_unreachable_database_is_said_plainly(database_kind, tmp_path):
     assert result.returncode == 1
     assert "Base de données injoignable" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_help_needs_no_setting():
+    """`--help` lists every command with an empty environment, and builds no application."""
+    for args in ([], ["territories", "load"], ["export", "reports"], ["roles"]):
+        result = subprocess.run(
+            [str(SCRIPT), *args, "--help"], env={}, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == ""
+        assert "Usage: ohpunaises" in result.stdout
+    listing = subprocess.run([str(SCRIPT), "--help"], env={}, capture_output=True, text=True)
+    for command in ("init", "db", "territories", "users", "tokens", "export", "roles"):
+        assert f"  {command} " in listing.stdout
+
+
+def test_a_missing_secret_key_is_one_line_and_exit_status_2(tmp_path):
+    result = subprocess.run(
+        [str(SCRIPT), "territories", "list"],
+        env={"DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "Configuration invalide : SECRET_KEY est obligatoire en production : définissez une "
+        "longue chaîne aléatoire."
+    ]
+
+
+def test_the_instance_settings_file_fills_what_the_environment_leaves_unset(tmp_path):
+    from ohpunaises.config import ConfigError, load_settings
+
+    (tmp_path / "settings.env").write_text(
+        "# écrit par make run\nOHPUNAISES_ENV=development\n\nOHPUNAISES_SUPPRESSION_K=7\n"
+    )
+    settings = load_settings(str(tmp_path), {})
+    assert (settings["ENV_NAME"], settings["SUPPRESSION_K"]) == ("development", 7)
+    assert (tmp_path / "secret_key").exists()  # development keeps its key in the instance
+    assert load_settings(str(tmp_path), {"OHPUNAISES_SUPPRESSION_K": "3"})["SUPPRESSION_K"] == 3
+    (tmp_path / "settings.env").write_text("ceci n'est pas un réglage\n")
+    with pytest.raises(ConfigError, match="ligne 1 : NOM=valeur attendu"):
+        load_settings(str(tmp_path), {})
+
+
+def test_make_run_writes_the_settings_the_commands_then_find(tmp_path):
+    """The Makefile's rule that `make run` depends on, run in a scratch directory: what it
+    writes makes the commands of the checkout use the embedded database's settings."""
+    from ohpunaises.config import load_settings
+
+    made = subprocess.run(
+        ["make", "-s", "-f", str(ROOT / "Makefile"), "instance/settings.env"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert made.returncode == 0, made.stderr
+    settings = load_settings(str(tmp_path / "instance"), {})
+    assert settings["ENV_NAME"] == "development"
+    assert settings["SQLALCHEMY_DATABASE_URI"].endswith("instance/ohpunaises.sqlite")
