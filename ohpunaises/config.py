@@ -132,9 +132,43 @@ def _origins(env, name):
     return tuple(origins)
 
 
+SETTINGS_FILE = "settings.env"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def instance_settings(instance_path: str) -> dict[str, str]:
+    """`NAME=value` lines of the instance's settings file, if there is one.
+
+    `make run` writes `OHPUNAISES_ENV=development` there, so that every command run in the
+    checkout finds the embedded database's settings; the environment always wins over it.
+    """
+    path = Path(instance_path) / SETTINGS_FILE
+    if not path.is_file():
+        return {}
+    settings = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, equals, value = line.partition("=")
+        if not equals or not name.strip():
+            raise ConfigError(f"{path}, ligne {number} : NOM=valeur attendu (reçu : {line!r}).")
+        settings[name.strip()] = value.strip()
+    return settings
+
+
+def _choice(env, name, choices, default):
+    value = env.get(name) or default
+    if value not in choices:
+        raise ConfigError(f"{name} doit valoir {', '.join(choices)} (reçu : {value!r}).")
+    return value
+
+
 def load_settings(instance_path: str, env=None) -> dict:
-    """Every setting of the application, from the environment, validated."""
+    """Every setting of the application, from the environment (then the instance's settings
+    file), validated."""
     env = os.environ if env is None else env
+    env = {**instance_settings(instance_path), **env}
     environment = env.get("OHPUNAISES_ENV", "production")
     if environment not in ENVIRONMENTS:
         raise ConfigError(
@@ -177,6 +211,14 @@ def load_settings(instance_path: str, env=None) -> dict:
         # The embeddable map is public (suppressed aggregates, no sign-in): off unless asked.
         "EMBED": _flag(env, "OHPUNAISES_EMBED", False),
         "EMBED_ORIGINS": _origins(env, "OHPUNAISES_EMBED_ORIGINS"),
+        # One JSON object per line in production (for a log collector), plain text otherwise.
+        "LOG_FORMAT": _choice(
+            env,
+            "OHPUNAISES_LOG_FORMAT",
+            ("json", "text"),
+            "json" if environment == "production" else "text",
+        ),
+        "LOG_LEVEL": _choice(env, "OHPUNAISES_LOG_LEVEL", LOG_LEVELS, "INFO"),
     }
 
 
