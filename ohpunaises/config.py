@@ -3,7 +3,10 @@
 import os
 import re
 import secrets
+import time
 from pathlib import Path
+
+from .ratelimits import storage_uri
 
 ENVIRONMENTS = ("production", "development", "test")
 
@@ -66,12 +69,26 @@ def _secret_key(env, environment, instance_path):
 
 def _instance_secret(instance: Path) -> str:
     # Kept on disk so that every gunicorn worker and every restart signs with the same key.
+    # Created exclusively: workers starting together all read the one key the first wrote.
     path = instance / "secret_key"
-    if not path.exists():
-        instance.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+    instance.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _written_secret(path)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+def _written_secret(path: Path) -> str:
+    """The key another process is writing: it takes a moment to appear whole."""
+    for _attempt in range(50):
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.02)
+    raise ConfigError(f"{path} est vide : supprimez-le, une nouvelle clé sera créée.")
 
 
 def _age(env, name, default):
@@ -189,7 +206,10 @@ def load_settings(instance_path: str, env=None) -> dict:
         "MAX_CONTENT_LENGTH": _integer(env, "OHPUNAISES_MAX_BODY_BYTES", 2_000_000, 1024),
         "PSEUDONYM_KEY": env.get("OHPUNAISES_PSEUDONYM_KEY") or None,
         "RETENTION": _age(env, "OHPUNAISES_RETENTION", "5y"),
-        "RATELIMIT_STORAGE_URI": env.get("OHPUNAISES_RATELIMIT_STORAGE") or "memory://",
+        "RATELIMIT_STORAGE_URI": storage_uri(env.get("OHPUNAISES_RATELIMIT_STORAGE")),
+        "RATELIMIT_STRATEGY": "fixed-window",
+        # A storage that fails (Redis out of reach) lets requests through, and is logged.
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_API": env.get("OHPUNAISES_RATELIMIT_API") or "1200 per minute",
         "RATELIMIT_LOGIN": env.get("OHPUNAISES_RATELIMIT_LOGIN") or "10 per minute",
         "RATELIMIT_HEADERS_ENABLED": True,

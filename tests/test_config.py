@@ -50,3 +50,22 @@ def test_development_keeps_one_secret_key_across_starts(tmp_path):
 def test_suppression_threshold_defaults_to_five(tmp_path):
     assert settings(tmp_path)["SUPPRESSION_K"] == 5
     assert settings(tmp_path, OHPUNAISES_SUPPRESSION_K="10")["SUPPRESSION_K"] == 10
+
+
+def test_workers_starting_together_share_one_instance_key(tmp_path):
+    """Each gunicorn worker builds the app: the first writes the key, the others read it."""
+    import threading
+
+    keys, start = [], threading.Barrier(8)
+
+    def worker():
+        start.wait()
+        keys.append(load_settings(str(tmp_path), {"OHPUNAISES_ENV": "development"})["SECRET_KEY"])
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(keys) == 8 and len(set(keys)) == 1
+    assert oct((tmp_path / "secret_key").stat().st_mode & 0o777) == "0o600"
