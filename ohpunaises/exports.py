@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -340,15 +341,26 @@ def _sql_set(value):
     return sa.case((value.is_not(None), "1"), else_="0")
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t")
+# The same patterns for Python's re and PostgreSQL's regular expressions: a carriage return
+# (with the line feed that may follow it), and the other control characters.
+LINE_BREAK = r"\r\n?"
+CONTROL = r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
 
 def _spreadsheet_safe(value):
-    """Free text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    return "'" + value if value and value.startswith(FORMULA_STARTS) else value
+    """Free text as one harmless cell: line breaks as LF (so that the cell is quoted, by the
+    csv module and by COPY alike), other control characters as spaces, and a leading
+    apostrophe where a spreadsheet would run a formula."""
+    if not value:
+        return value
+    value = re.sub(CONTROL, " ", re.sub(LINE_BREAK, "\n", value))
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def _sql_spreadsheet_safe(value):
+    value = sa.func.regexp_replace(value, LINE_BREAK, "\n", "g")
+    value = sa.func.regexp_replace(value, CONTROL, " ", "g")
     formula = sa.func.left(value, 1).in_(FORMULA_STARTS)
     return sa.case((formula, sa.literal("'").concat(value)), else_=value)
 

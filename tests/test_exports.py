@@ -210,6 +210,36 @@ def test_free_text_and_numbers_are_written_alike_on_every_database(app, accounts
     assert row["anonymised"] == "0"
 
 
+NOTES_AND_CELLS = [
+    # A carriage return alone would start a new row in a spreadsheet, with a formula.
+    ("X\r=1+1", b'"X\n=1+1"'),
+    ("ligne 1\r\nligne 2", b'"ligne 1\nligne 2"'),
+    ("A\x0bB\x1bC\x7fD", b"A B C D"),
+    ("\r=1+1", b'"\n=1+1"'),
+    ("\t=1+1", b"'\t=1+1"),
+]
+
+
+@pytest.mark.parametrize(("notes", "cell"), NOTES_AND_CELLS)
+def test_control_characters_never_split_a_row_and_every_database_writes_the_same_bytes(
+    accounts, notes, cell
+):
+    accounts["agent"].post("/api/v1/reports", json={**SMALLEST, "notes": notes})
+    body = export(accounts, "coordinator").get_data()
+    header, line = body.split(b"\n", 1)
+    names = header.decode("utf-8-sig").split(";")
+    assert b"\r" not in body and line.count(b'"') in (0, 2)
+    (row,) = read_csv_bytes(body)
+    assert row["notes"].encode() == cell.strip(b'"')
+    cells = line.rstrip(b"\n").split(b";")
+    assert cells[names.index("notes")] == cell
+
+
+def read_csv_bytes(body: bytes):
+    text = body.decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";"))
+
+
 @pytest.mark.parametrize("purpose", ["report", "structure"])
 def test_pseudonyms_are_keyed_hashes_of_the_identifiers(app, accounts, stored, purpose):
     rows = read_csv(export(accounts, "evaluator"))
