@@ -18,6 +18,8 @@ from .models import ApiToken, User
 from .models.base import utcnow
 from .permissions import Actor, allows
 
+API_PREFIX = "/api/"
+
 _hasher = PasswordHasher()
 
 TOKEN_PREFIX = "ohp_"
@@ -106,15 +108,22 @@ def bearer_token() -> str | None:
 
 
 @login_manager.user_loader
-def load_session_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+def load_session_user(cookie_id: str) -> User | None:
+    """The account a session (or remember) cookie names, while its session is current."""
+    from .usecases.sessions import session_is_current
+
+    user_id, _, token = cookie_id.partition(":")
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() and len(user_id) < 10 else None
+    if user is None or not user.active or not session_is_current(user, token):
+        return None
+    return user
 
 
 @login_manager.request_loader
 def load_token_user(_request) -> User | None:
+    """The account of a bearer token, on the API only: pages take a session, never a token."""
     token = bearer_token()
-    if token is None:
+    if token is None or not request.path.startswith(API_PREFIX):
         return None
     record = token_record(token)
     if record is None:
@@ -128,15 +137,27 @@ def authenticated_by_token() -> bool:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with this email and password, or None."""
-    if "\x00" in email:
-        return None
-    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
-    if user is None or not user.active or not verify_password(user.password_hash, password):
+    """The active user with this email and password, or None.
+
+    An unknown address costs the same Argon2 verification as a known one, so that the time
+    taken does not tell which addresses have an account.
+    """
+    user = None
+    if "\x00" not in email:
+        user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    stored = (user.password_hash if user is not None else None) or _unknown_hash()
+    matches = verify_password(stored, password) and user is not None
+    if not matches or not user.active:
         logs.event("login.refused", known_address=user is not None)
         return None
     user.last_login_at = utcnow()
     return user
+
+
+@functools.cache
+def _unknown_hash() -> str:
+    """A hash of no one's password, verified in place of an unknown account's."""
+    return hash_password(secrets.token_urlsafe(32))
 
 
 # The request's actor ---------------------------------------------------------------------------

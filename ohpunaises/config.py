@@ -174,6 +174,20 @@ def instance_settings(instance_path: str) -> dict[str, str]:
     return settings
 
 
+def _limit(env, name, default) -> tuple[int, int]:
+    """A limit such as "10 per minute", as (attempts, seconds)."""
+    from limits import parse
+
+    raw = env.get(name) or default
+    try:
+        item = parse(raw)
+    except ValueError:
+        item = None
+    if item is None:
+        raise ConfigError(f"{name} doit être une limite comme 10 per minute (reçu : {raw!r}).")
+    return item.amount, item.get_expiry()
+
+
 def _choice(env, name, choices, default):
     value = env.get(name) or default
     if value not in choices:
@@ -192,13 +206,15 @@ def load_settings(instance_path: str, env=None) -> dict:
             f"OHPUNAISES_ENV doit valoir {', '.join(ENVIRONMENTS)} (reçu : {environment!r})."
         )
     uri = database_uri(env.get("DATABASE_URL"), instance_path)
+    statement_timeout = _integer(env, "OHPUNAISES_STATEMENT_TIMEOUT", 30, 0)
     tiles = _tile_url(env)
     return {
         "ENV_NAME": environment,
         "TESTING": environment == "test",
         "SECRET_KEY": _secret_key(env, environment, instance_path),
         "SQLALCHEMY_DATABASE_URI": uri,
-        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(uri),
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(uri, statement_timeout),
+        "STATEMENT_TIMEOUT": statement_timeout,
         "SPATIALITE_LIBRARY": env.get("OHPUNAISES_SPATIALITE_LIBRARY", "mod_spatialite"),
         "SUPPRESSION_K": _integer(env, "OHPUNAISES_SUPPRESSION_K", 5, 2),
         "DEMO": _flag(env, "OHPUNAISES_DEMO", True),
@@ -208,10 +224,15 @@ def load_settings(instance_path: str, env=None) -> dict:
         "RETENTION": _age(env, "OHPUNAISES_RETENTION", "5y"),
         "RATELIMIT_STORAGE_URI": storage_uri(env.get("OHPUNAISES_RATELIMIT_STORAGE")),
         "RATELIMIT_STRATEGY": "fixed-window",
+        "RATELIMIT_FIGURES": env.get("OHPUNAISES_RATELIMIT_FIGURES") or "60 per minute",
+        # Figures are measured by at most this many threads of a process at once; a request
+        # waits at most FIGURE_WAIT seconds for them, then gets a 503.
+        "FIGURE_COMPUTATIONS": _integer(env, "OHPUNAISES_FIGURE_COMPUTATIONS", 2, 1),
+        "FIGURE_WAIT": _integer(env, "OHPUNAISES_FIGURE_WAIT", 30, 1),
         # A storage that fails (Redis out of reach) lets requests through, and is logged.
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_API": env.get("OHPUNAISES_RATELIMIT_API") or "1200 per minute",
-        "RATELIMIT_LOGIN": env.get("OHPUNAISES_RATELIMIT_LOGIN") or "10 per minute",
+        "LOGIN_LIMIT": _limit(env, "OHPUNAISES_RATELIMIT_LOGIN", "10 per minute"),
         "RATELIMIT_HEADERS_ENABLED": True,
         # Cookies: never read by scripts, not sent by other sites' forms, HTTPS-only in production.
         "SESSION_COOKIE_HTTPONLY": True,
@@ -242,11 +263,15 @@ def load_settings(instance_path: str, env=None) -> dict:
     }
 
 
-def engine_options(uri: str) -> dict:
-    """Engine options for the database behind the URI."""
+def engine_options(uri: str, statement_timeout: int = 0) -> dict:
+    """Engine options for the database behind the URI; on PostgreSQL, statements longer than
+    `statement_timeout` seconds (0: no bound) are cancelled."""
     if uri.startswith("sqlite"):
         import sqlean
 
         # gthread workers hand pooled connections from thread to thread.
         return {"module": sqlean, "connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}
+    connect_args = {"connect_timeout": 5}
+    if statement_timeout:
+        connect_args["options"] = f"-c statement_timeout={statement_timeout * 1000}"
+    return {"pool_pre_ping": True, "connect_args": connect_args}

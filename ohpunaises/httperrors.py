@@ -7,7 +7,16 @@ an HTML page everywhere else (`web.errors`). Both read their titles and details 
 
 from flask_babel import lazy_gettext as _l
 
-from .errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Stale
+from .errors import (
+    Busy,
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Stale,
+    Throttled,
+)
 
 TITLES = {
     400: _l("Requête invalide"),
@@ -45,7 +54,21 @@ CSRF_DETAIL = _l(
 )
 
 # The HTTP status of each kind of domain error (the most specific kind wins).
-STATUSES = {Invalid: 422, NotFound: 404, Forbidden: 403, Conflict: 409, Stale: 412}
+STATUSES = {
+    Invalid: 422,
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    Stale: 412,
+    Throttled: 429,
+    Busy: 503,
+}
+
+
+def retry_headers(error: DomainError) -> dict[str, str]:
+    """Retry-After, for the errors that say when to try again."""
+    seconds = getattr(error, "retry_after", None)
+    return {"Retry-After": str(seconds)} if seconds else {}
 
 
 def status_of(error: DomainError) -> int:

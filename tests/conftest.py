@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from ohpunaises import bootstrap
 from ohpunaises.app import create_app
 from ohpunaises.extensions import db
-from ohpunaises.models import Base, Territory
+from ohpunaises.models import AuditEvent, Base, Territory
 
 DATABASES = os.environ.get("OHPUNAISES_TEST_DATABASES", "spatialite,postgis").split(",")
 POSTGRES = os.environ.get("OHPUNAISES_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
@@ -74,6 +74,9 @@ def app(database_url):
         bootstrap.upgrade_schema()
         bootstrap.load_default_territories()
         bootstrap.ensure_default_deployment()
+        # Each test starts with an empty audit log, whichever test runs first.
+        db.session.execute(sa.delete(AuditEvent))
+        db.session.commit()
         baseline = set(db.session.scalars(sa.select(Territory.code)))
     app.config["TEST_BASELINE_TERRITORIES"] = baseline
     yield app
@@ -202,6 +205,24 @@ def make_user(email, role, structure=None, password="mot-de-passe-solide"):
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def signed_in_client(app, user_id: int):
+    """A test client signed in as this account through its session, as the sign-in form would
+    leave it (the form itself is rate limited, and tested in test_web_session)."""
+    from ohpunaises.models import User
+    from ohpunaises.usecases.sessions import start_session
+
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        start_session(user, remember=False)
+        db.session.commit()
+        cookie_id = user.get_id()
+        db.session.remove()
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"], session["_fresh"] = cookie_id, True
+    return client
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from ohpunaises.extensions import db
 from ohpunaises.models import ApiToken, User
 
-from .conftest import ApiClient
+from .conftest import ApiClient, signed_in_client
 
 
 def last_line(output):
@@ -141,10 +141,7 @@ def test_an_unknown_token_is_refused(client):
 
 
 def test_a_cookie_session_must_send_the_csrf_token_to_write(app, accounts):
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(accounts["agent"].user_id)
-        session["_fresh"] = True
+    client = signed_in_client(app, accounts["agent"].user_id)
     assert client.get("/api/v1/me").status_code == 200
     response = client.post("/api/v1/reports", json={"housing": "social"})
     assert response.status_code == 400

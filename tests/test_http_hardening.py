@@ -16,7 +16,7 @@ from ohpunaises.config import ConfigError, load_settings
 from ohpunaises.extensions import db
 from ohpunaises.models import User
 
-from .conftest import make_report, make_structure, make_user
+from .conftest import make_report, make_structure, make_user, signed_in_client
 
 ROLES = ("agent", "partner_admin", "coordinator", "institution", "evaluator")
 OSM = "https://tile.openstreetmap.org"
@@ -38,15 +38,12 @@ def people(app):
 def signed_in(app, email):
     """A test client signed in as `email` through its session (the sign-in form is rate limited
     and tested in test_web_session); an anonymous client when `email` is None."""
-    client = app.test_client()
     if email is None:
-        return client
+        return app.test_client()
     with app.app_context():
         user_id = db.session.scalar(sa.select(User.id).where(User.email == email))
         db.session.remove()
-    with client.session_transaction() as session:
-        session["_user_id"], session["_fresh"] = str(user_id), True
-    return client
+    return signed_in_client(app, user_id)
 
 
 class PageScan(HTMLParser):
@@ -269,11 +266,12 @@ def test_a_tile_address_that_would_bend_the_policy_stops_the_start(tmp_path, url
 
 
 def sign_in_for_real(app, email, password="mot-de-passe-solide"):
-    """The sign-in form, CSRF token and all; returns the response that sets the cookies."""
+    """The sign-in form, CSRF token and all, "stay signed in" ticked; returns the response
+    that sets the cookies."""
     client = app.test_client()
     page = client.get("/connexion").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    data = {"email": email, "password": password, "csrf_token": token}
+    data = {"email": email, "password": password, "csrf_token": token, "remember": "1"}
     return client.post("/connexion", data=data)
 
 

@@ -20,7 +20,7 @@ from ohpunaises.extensions import db
 from ohpunaises.models import Territory, User
 
 from .browser import chromium, sign_in, wait_until
-from .conftest import make_report, make_structure, make_user
+from .conftest import make_report, make_structure, make_user, signed_in_client
 from .test_gunicorn import gunicorn
 
 ROLES = ("agent", "partner_admin", "coordinator", "institution", "evaluator")
@@ -57,10 +57,7 @@ def page_as(app, role: str, url: str = "/carte"):
     with app.app_context():
         user_id = db.session.scalar(sa.select(User.id).where(User.email == f"{role}@example.org"))
         db.session.remove()
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"], session["_fresh"] = str(user_id), True
-    return client.get(url)
+    return signed_in_client(app, user_id).get(url)
 
 
 def tooltips(html: str) -> dict[str, dict]:

@@ -11,6 +11,8 @@ from ohpunaises.config import ConfigError, load_settings
 from ohpunaises.extensions import db
 from ohpunaises.models import Report
 
+from .conftest import signed_in_client
+
 TODAY = dt.date.today().isoformat()
 MINIMAL = {
     "intervention_date": TODAY,
@@ -33,11 +35,7 @@ def web(app, accounts):
     """web(key): a client signed in by its session cookie as the `accounts` user of that key."""
 
     def signed_in(key):
-        client = app.test_client()
-        with client.session_transaction() as session:
-            session["_user_id"] = str(accounts[key].user_id)
-            session["_fresh"] = True
-        return client
+        return signed_in_client(app, accounts[key].user_id)
 
     return signed_in
 
@@ -347,9 +345,7 @@ def test_csrf_tokens_last_as_long_as_the_session(app):
 
 def test_the_map_tiles_come_from_the_configured_address(make_app, accounts, tmp_path):
     other = make_app(OHPUNAISES_TILE_URL="https://tuiles.example/{z}/{x}/{y}.png")
-    client = other.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = str(accounts["agent"].user_id)
+    client = signed_in_client(other, accounts["agent"].user_id)
     page = client.get("/saisie").get_data(as_text=True)
     assert 'data-tiles="https://tuiles.example/{z}/{x}/{y}.png"' in page
     with pytest.raises(ConfigError, match="OHPUNAISES_TILE_URL"):

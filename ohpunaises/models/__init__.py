@@ -1,6 +1,6 @@
 """The data model of DESIGN §2."""
 
-from .audit import AuditEvent
+from .audit import AuditEvent, SignInThrottle
 from .base import Base
 from .deployments import Deployment, deployment_territories, user_deployments
 from .reports import Report, ReportAction, ReportStatusChange
@@ -17,6 +17,7 @@ __all__ = [
     "Report",
     "ReportAction",
     "ReportStatusChange",
+    "SignInThrottle",
     "Structure",
     "Territory",
     "TrainingSession",

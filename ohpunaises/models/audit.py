@@ -16,3 +16,14 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(sa.String(64), index=True)
     target: Mapped[str] = mapped_column(sa.String(200), default="")
     details: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins counted per address or per account over a window, in the database so
+    that every worker and every host counts together."""
+
+    __tablename__ = "sign_in_throttles"
+
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    window_start = mapped_column(UTCDateTime, nullable=False)
+    attempts: Mapped[int] = mapped_column(default=0)

@@ -25,6 +25,10 @@ class User(UserMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     last_login_at = mapped_column(UTCDateTime)
+    # What the session and remember cookies name besides the id: a new one at each sign-out,
+    # so that a copied cookie dies with the session, and an end the server keeps.
+    session_token: Mapped[str | None] = mapped_column(sa.String(64))
+    session_expires_at = mapped_column(UTCDateTime)
 
     structure = relationship("Structure")
     deployments = relationship("Deployment", secondary=user_deployments)
@@ -33,6 +37,10 @@ class User(UserMixin, Base):
     @property
     def is_active(self):
         return self.active
+
+    def get_id(self) -> str:
+        """What the session cookie keeps: the id and the current session token."""
+        return f"{self.id}:{self.session_token or ''}"
 
     def __repr__(self):
         return f"<User {self.email} {self.role}>"

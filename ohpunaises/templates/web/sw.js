@@ -27,6 +27,13 @@ self.addEventListener("activate", (event) => {
   );
 });
 
+// Signed out: the page kept was a signed-in person's; the next sign-in keeps a new one.
+self.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "signed-out") {
+    event.waitUntil(caches.open(CACHE).then((cache) => cache.delete(PAGE)));
+  }
+});
+
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
