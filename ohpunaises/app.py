@@ -1,9 +1,11 @@
 """The application factory."""
 
+import logging
 import os
 import secrets
 from urllib.parse import unquote_to_bytes
 
+import sqlalchemy as sa
 from flask import (
     Flask,
     abort,
@@ -16,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from . import cli, data_version, logs, web
@@ -24,8 +27,9 @@ from .api import problems, register_api
 from .api import unauthorized as api_unauthorized
 from .config import load_settings
 from .database import configure_engine, database_is_reachable
-from .errors import DomainError
+from .errors import Busy, DomainError
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .indicators import cache as figure_cache
 from .map import bp as map_blueprint
 from .web.errors import error_page
 
@@ -63,6 +67,7 @@ def register_extensions(app):
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    figure_cache.init_app(app)
     with app.app_context():
         configure_engine(app)
         data_version.init_app(app)
@@ -121,6 +126,18 @@ def content_security_policy(nonce: str, frame_ancestors, tile_origin: str | None
     return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
 
 
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def for_an_account() -> bool:
+    """Whether the response was made for a signed-in account (not a file, not a public page)."""
+    user = g.get("_login_user")  # only if the request loaded it
+    if user is None or not user.is_authenticated or request.endpoint in (None, "static"):
+        return False
+    view = current_app.view_functions.get(request.endpoint)
+    return getattr(view, "audience", None) != "public"
+
+
 # Data (JSON, CSV) is never a document: it runs nothing, loads nothing, is framed nowhere.
 DATA_POLICY = "default-src 'none'; frame-ancestors 'none'"
 
@@ -133,6 +150,11 @@ def harden(response):
     """
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    if current_app.config["ENV_NAME"] == "production":
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    if for_an_account():
+        # What an account reads is for it alone: no cache, shared or the browser's, keeps it.
+        response.headers["Cache-Control"] = "no-store"
     if response.mimetype == "text/html":
         frame_ancestors = g.get("frame_ancestors", ("'none'",))
         tiles = current_app.config["TILE_ORIGIN"]
@@ -177,7 +199,20 @@ def unauthorized():
     return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
 
 
+def database_unavailable(error):
+    """The database out of reach, busy, or a statement past its time: 503, and try again."""
+    logs.event("database.unavailable", logging.WARNING, error=type(error.orig).__name__)
+    return answer_error(Busy(DATABASE_BUSY, retry_after=5))
+
+
+DATABASE_BUSY = _l(
+    "La base de données ne répond pas, ou la demande a pris trop de temps : réessayez dans un "
+    "instant."
+)
+
+
 def register_errorhandlers(app):
     app.register_error_handler(HTTPException, answer_error)
     app.register_error_handler(DomainError, answer_error)
+    app.register_error_handler(sa.exc.OperationalError, database_unavailable)
     login_manager.unauthorized_handler(unauthorized)

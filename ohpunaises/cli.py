@@ -370,10 +370,16 @@ class CommandLine(click.Group):
     each command builds when it runs (so that `--help` needs no setting)."""
 
     def make_context(self, info_name, args, parent=None, **extra):
-        from .app import create_app
-
-        extra.setdefault("obj", ScriptInfo(create_app=create_app, set_debug_flag=False))
+        extra.setdefault("obj", ScriptInfo(create_app=operator_app, set_debug_flag=False))
         return super().make_context(info_name, args, parent, **extra)
+
+
+def operator_app():
+    """The application as the command line runs it: an operator's work (a migration, a
+    large export, demo data) may take longer than a page's statements are allowed."""
+    from .app import create_app
+
+    return create_app({"OHPUNAISES_STATEMENT_TIMEOUT": "0"})
 
 
 def main():

@@ -11,6 +11,8 @@ means this storage.
 import threading
 import time
 
+from flask import current_app, request
+from flask_login import current_user
 from limits.storage import Storage
 
 MAX_WINDOWS = 10_000  # past this many counters, expired ones are swept before adding one
@@ -82,3 +84,23 @@ def storage_uri(setting: str | None) -> str:
     if not setting or setting.startswith("memory://"):
         return "local://"
     return setting
+
+
+def rate_key() -> str:
+    """Whom a limit counts: the account the request was authenticated as, else the address.
+
+    Never what a header claims: a bogus bearer token beside a session counts as the session.
+    """
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return "ip:" + (request.remote_addr or "")
+
+
+def figures_limit():
+    """The shared limit of the pages and endpoints that compute figures, per account or
+    address (`OHPUNAISES_RATELIMIT_FIGURES`)."""
+    from .extensions import limiter
+
+    return limiter.shared_limit(
+        lambda: current_app.config["RATELIMIT_FIGURES"], scope="figures", key_func=rate_key
+    )

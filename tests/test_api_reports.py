@@ -401,3 +401,25 @@ def test_changing_only_the_actions_moves_the_etag(accounts):
     assert response.status_code == 200
     assert response.headers["ETag"] == '"2"'
     assert sorted(agent.get(url).get_json()["actions"]) == ["diagnosis", "vacuuming"]
+
+
+def test_if_match_star_matches_the_current_version(accounts):
+    agent = accounts["agent"]
+    created = agent.post("/api/v1/reports", json=SMALLEST).get_json()
+    url = f"/api/v1/reports/{created['id']}"
+    response = agent.patch(url, json={"status": "lost"}, headers={"If-Match": "*"})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["status"] == "lost"
+    stale = agent.patch(url, json={"status": "ongoing"}, headers={"If-Match": '"1"'})
+    assert stale.status_code == 412
+
+
+def test_a_patch_without_a_body_is_a_400(accounts):
+    agent, coordinator = accounts["agent"], accounts["coordinator"]
+    created = agent.post("/api/v1/reports", json=SMALLEST).get_json()
+    report = agent.patch(f"/api/v1/reports/{created['id']}", headers={"If-Match": '"1"'})
+    assert report.status_code == 400
+    assert "corps JSON" in report.get_json()["detail"]
+    structure = coordinator.patch(f"/api/v1/structures/{agent.structure_id}")
+    assert structure.status_code == 400
+    assert coordinator.patch(f"/api/v1/structures/{agent.structure_id}", json={}).status_code == 200

@@ -353,8 +353,8 @@ def test_the_cli_exports_as_an_evaluator(app, runner, accounts, stored, tmp_path
             str(out),
             "--as",
             "evaluator@example.org",
-            "--structure",
-            str(accounts["agent"].structure_id),
+            "--territory",
+            "69123",
             "--sep",
             "comma",
         ]
@@ -362,12 +362,16 @@ def test_the_cli_exports_as_an_evaluator(app, runner, accounts, stored, tmp_path
     assert result.exit_code == 0, result.output
     with out.open(encoding="utf-8-sig", newline="") as file:
         rows = list(csv.DictReader(file))
-    assert len(rows) == 2
+    assert len(rows) == 3
     assert "notes" not in rows[0]
     with app.app_context():
         event = db.session.scalars(sa.select(AuditEvent)).one()
-        assert event.details["rows"] == 2
+        assert event.details["rows"] == 3
         assert event.actor == "evaluator@example.org"
+    args = ["export", "reports", "--out", str(out), "--as", "evaluator@example.org"]
+    refused = runner.invoke(args=[*args, "--structure", str(accounts["agent"].structure_id)])
+    assert refused.exit_code == 1
+    assert "ne se filtre pas par structure" in refused.output
 
 
 def test_the_cli_refuses_a_role_without_row_exports(runner, accounts, tmp_path):
@@ -391,3 +395,22 @@ def test_the_exports_page_shows_what_the_role_may_export(app, client, role, csv_
     text = client.get("/exports").get_data(as_text=True)
     assert ("Télécharger le CSV" in text) is csv_form
     assert ("Télécharger le GeoJSON" in text) is geojson_form
+
+
+def test_a_pseudonymised_export_cannot_be_filtered_by_structure(accounts, stored):
+    response = export(accounts, "evaluator", f"?structure={accounts['agent'].structure_id}")
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "structure"
+    assert len(read_csv(export(accounts, "evaluator"))) == 3
+
+
+def test_the_download_page_refuses_parameters_it_does_not_know(app, accounts):
+    from .test_web_session import sign_in
+
+    client = app.test_client()
+    sign_in(client, "coordinator@example.org")
+    response = client.get("/exports/telecharger/reports?_method=DELETE")
+    assert response.status_code == 400
+    assert "_method" in response.get_data(as_text=True)
+    ok = client.get("/exports/telecharger/reports?sep=comma&from=2026-01-01&structure=")
+    assert ok.status_code == 302 and "sep=comma" in ok.headers["Location"]

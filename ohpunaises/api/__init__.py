@@ -12,8 +12,9 @@ from flask_login import current_user
 from flask_smorest.spec import prepare_response
 from webargs.flaskparser import FlaskParser, abort
 
-from ..auth import authenticated_by_token, bearer_token, token_digest
+from ..auth import authenticated_by_token
 from ..extensions import csrf, limiter
+from ..ratelimits import rate_key
 from .problems import PROBLEM_TYPE, ProblemSchema, problem
 
 PREFIX = "/api/v1"
@@ -26,6 +27,9 @@ class JSONParser(FlaskParser):
     def _raw_load_json(self, req):
         if not req.is_json and (req.content_length or req.get_data(cache=True)):  # or chunked
             abort(415, message=_("Envoyez un corps JSON (Content-Type: application/json)."))
+        if req.method == "PATCH" and not req.get_data(cache=True):
+            # A PATCH without a patch document is malformed, not an empty change.
+            abort(400, message=_("Envoyez les champs à modifier dans un corps JSON."))
         try:
             return super()._raw_load_json(req)
         except RecursionError:
@@ -70,11 +74,6 @@ class ProblemApi(flask_smorest.Api):
         from ..app import answer_error  # the one place that picks the error's surface
 
         return answer_error(error)
-
-
-def rate_key() -> str:
-    token = bearer_token()
-    return "token:" + token_digest(token)[:16] if token else "ip:" + (request.remote_addr or "")
 
 
 def require_login(view):

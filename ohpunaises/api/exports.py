@@ -8,6 +8,7 @@ from flask import Response, current_app, stream_with_context
 from .. import exports
 from ..auth import current_actor, requires
 from ..indicators import Period
+from ..ratelimits import figures_limit
 from ..schemas import ReportQuerySchema, Schema, choice
 from ..territories import LEVELS
 from ..usecases.exports import export_reports, export_territories
@@ -109,6 +110,7 @@ class DictionaryCsv(ApiView):
 @blp.route("/territories.geojson")
 class TerritoriesGeojson(ApiView):
     @requires("export.aggregates")
+    @figures_limit()
     @blp.arguments(TerritoryExportQuerySchema, location="query")
     @blp.doc(
         responses={

@@ -9,6 +9,7 @@ from marshmallow import post_dump, validates_schema
 from ..auth import current_actor, requires
 from ..indicators import INDICATORS, Period, describe_all
 from ..indicators.definitions import LEVELS
+from ..ratelimits import figures_limit
 from ..schemas import EARLIEST_DATE, Schema, Text, choice, length, within
 from ..usecases.indicators import read_indicators, territory_named
 from . import ApiBlueprint, ApiView
@@ -194,6 +195,7 @@ class DefinitionSchema(Schema):
 @blp.route("")
 class Indicators(ApiView):
     @requires("indicator.read")
+    @figures_limit()
     @blp.arguments(IndicatorQuerySchema, location="query")
     @blp.response(200, IndicatorResultSchema)
     @blp.alt_response(422, description="Paramètres invalides")

@@ -8,7 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import logs
 from ..errors import DomainError
-from ..httperrors import CSRF_DETAIL, DETAILS, TITLES, status_of
+from ..httperrors import CSRF_DETAIL, DETAILS, TITLES, retry_headers, status_of
 from ..schemas import FieldErrorSchema
 
 PROBLEM_TYPE = "application/problem+json"
@@ -69,8 +69,8 @@ def answer(error):
 
 
 def from_domain_error(error: DomainError):
-    status = status_of(error)
-    return problem(status, error.detail, error.field_errors() or None, title=error.title)
+    status, headers = status_of(error), retry_headers(error)
+    return problem(status, error.detail, error.field_errors() or None, headers, error.title)
 
 
 def from_http_exception(error: HTTPException):

@@ -15,8 +15,11 @@ import time
 from collections import OrderedDict
 
 import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
 
 from .. import data_version
+from ..errors import Busy
 from ..extensions import db
 from ..models import Report, Structure, Territory, TrainingSession
 
@@ -24,6 +27,7 @@ MAX_ENTRIES = 64
 MAX_AGE_SECONDS = 300
 
 _entries: OrderedDict = OrderedDict()
+_running: dict = {}  # key: Event set when the measure of that key ends
 _lock = threading.Lock()
 
 
@@ -80,20 +84,63 @@ def _key(scope) -> tuple:
 
 
 def figures(scope, measure):
-    """The figures for this scope: from memory if the data have not changed, else measured."""
+    """The figures for this scope: from memory if the data have not changed, else measured.
+
+    At most `FIGURE_COMPUTATIONS` measures run at once in a process, and a request asking
+    for figures another is measuring waits for them rather than measuring them again: a
+    burst of requests costs what its distinct figures cost, never more than the process
+    can afford. Past `FIGURE_WAIT` seconds of waiting, Busy (503).
+    """
     key = (*_key(scope), current_version())
-    with _lock:
-        found = _entries.get(key)
-        if found is not None and time.monotonic() - found[0] < MAX_AGE_SECONDS:
+    deadline = time.monotonic() + current_app.config["FIGURE_WAIT"]
+    while True:
+        with _lock:
+            found = _entries.get(key)
+            if found is not None and time.monotonic() - found[0] < MAX_AGE_SECONDS:
+                _entries.move_to_end(key)
+                return found[1]
+            running = _running.get(key)
+            if running is None:
+                running = _running[key] = threading.Event()
+                break
+        if not running.wait(max(0.0, deadline - time.monotonic())):
+            raise _busy()
+    try:
+        computed = _measured(scope, measure, deadline)
+        with _lock:
+            _entries[key] = (time.monotonic(), computed)
             _entries.move_to_end(key)
-            return found[1]
-    computed = measure(scope)
-    with _lock:
-        _entries[key] = (time.monotonic(), computed)
-        _entries.move_to_end(key)
-        while len(_entries) > MAX_ENTRIES:
-            _entries.popitem(last=False)
-    return computed
+            while len(_entries) > MAX_ENTRIES:
+                _entries.popitem(last=False)
+        return computed
+    finally:
+        with _lock:
+            _running.pop(key, None)
+        running.set()
+
+
+def _measured(scope, measure, deadline: float):
+    slots = current_app.extensions["ohpunaises_figure_slots"]
+    if not slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        raise _busy()
+    try:
+        return measure(scope)
+    finally:
+        slots.release()
+
+
+def _busy() -> Busy:
+    return Busy(
+        _("Les indicateurs sont en cours de calcul pour d'autres demandes : réessayez bientôt."),
+        retry_after=5,
+    )
+
+
+def init_app(app):
+    """How many measures may run at once in this process (`OHPUNAISES_FIGURE_COMPUTATIONS`)."""
+    app.extensions["ohpunaises_figure_slots"] = threading.BoundedSemaphore(
+        app.config["FIGURE_COMPUTATIONS"]
+    )
 
 
 def clear():

@@ -14,12 +14,14 @@ from flask_babel import gettext as _
 from ..auth import current_actor, public, requires
 from ..indicators import INDICATORS, Period
 from ..permissions import Actor
+from ..ratelimits import figures_limit
 from . import bp
 from .builders import LEVELS, MAP_INDICATORS, MapQuery, build_map
 
 
 @bp.get("/carte")
 @requires("map.read")
+@figures_limit()
 def territorial_map():
     query = map_query(request.args)
     built = build_map(query, current_actor())
@@ -39,6 +41,7 @@ def territorial_map():
 
 @bp.get("/carte/embed")
 @public("map.read")
+@figures_limit()
 def embedded_map():
     if not current_app.config["EMBED"]:
         abort(404)

@@ -4,7 +4,10 @@ as GeoJSON for those it lets export aggregates; every export goes into the audit
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+
 from .. import audit, exports, logs
+from ..errors import invalid
 from ..extensions import db
 from ..indicators import Period
 from ..permissions import Actor
@@ -35,6 +38,9 @@ class ReportExport:
         into the audit log with the number of rows written and `target`."""
         try:
             with db.engine.connect() as connection:
+                if connection.dialect.name == "postgresql":
+                    # An export of every report may take longer than a page's statements.
+                    connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
                 yield from exports.csv_stream(
                     connection, self.actor, self.reports, self.options, self.progress
                 )
@@ -46,6 +52,10 @@ def export_reports(actor: Actor, filters: dict, options: exports.Options) -> Rep
     """The reports `export.rows` reaches for the actor, as CSV; an unknown territory is refused
     now, before anything is sent."""
     actor.check("export.rows")
+    if filters.get("structure") and exports.pseudonymised(actor.role):
+        # Each structure's own export would tie its pseudonyms to it.
+        message = _("Un export pseudonymisé ne se filtre pas par structure.")
+        raise invalid("structure", message)
     # Everything the stream needs is read here, and the request's reads end: on SQLite the
     # stream's own connection may begin only then.
     with transaction():

@@ -6,7 +6,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import logs
 from ..errors import DomainError
-from ..httperrors import CSRF_DETAIL, DETAILS, TITLES, status_of
+from ..httperrors import CSRF_DETAIL, DETAILS, TITLES, retry_headers, status_of
 
 
 def error_page(error):
@@ -14,7 +14,8 @@ def error_page(error):
     if isinstance(error, DomainError):
         code = status_of(error)
         said = error.errors or error.detail
-        return _page(code, error.title, error.message() if said else DETAILS.get(code, ""))
+        page, code = _page(code, error.title, error.message() if said else DETAILS.get(code, ""))
+        return page, code, retry_headers(error)
     code = error.code or 500
     if isinstance(error, CSRFError):
         detail = str(CSRF_DETAIL)

@@ -3,9 +3,11 @@
 import json
 
 import sqlalchemy as sa
-from flask import redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from .. import audit, exports
+from ..api.exports import ExportQuerySchema, TerritoryExportQuerySchema
 from ..auth import current_actor, requires
 from ..extensions import db
 from ..models import Structure, Territory
@@ -88,5 +90,19 @@ def details_text(details: dict) -> str:
 def export_download(kind):
     """The form's choices, empty fields dropped, handed to the API that streams the file."""
     endpoint = "exports.ReportsCsv" if kind == "reports" else "exports.TerritoriesGeojson"
+    known = DOWNLOAD_PARAMETERS[kind]
+    unknown = sorted(set(request.args) - known)
+    if unknown:
+        abort(400, _("Paramètre inconnu : %(names)s.", names=", ".join(unknown)[:200]))
     chosen = {key: value for key, value in request.args.items() if value.strip()}
     return redirect(url_for(endpoint, **chosen))
+
+
+def _query_keys(schema) -> frozenset[str]:
+    return frozenset(field.data_key or name for name, field in schema().fields.items())
+
+
+DOWNLOAD_PARAMETERS = {
+    "reports": _query_keys(ExportQuerySchema),
+    "territories": _query_keys(TerritoryExportQuerySchema),
+}

@@ -24,6 +24,7 @@ from ..indicators import (
 from ..indicators.results import Breakdown, Figure, IndicatorResult, Part, Result
 from ..models import Territory
 from ..permissions import Actor
+from ..ratelimits import figures_limit
 from ..usecases.indicators import partners_by_commune, read_indicators, territory_named
 from ..vocabulary import ACTIONS, STRUCTURE_KINDS, TERRITORY_LEVELS
 from . import bp, charts
@@ -105,6 +106,7 @@ def territory_options() -> list:
 
 @bp.get("/indicateurs")
 @requires("indicator.read")
+@figures_limit()
 def indicators():
     actor = current_actor()
     filters, errors = read_filters(request.args)
@@ -251,6 +253,7 @@ def _as_date(cell: Figure) -> dt.date | None:
 
 @bp.get("/plaidoyer")
 @public("indicator.read")
+@figures_limit()
 def advocacy():
     if not current_app.config.get("PUBLIC_PAGE"):
         abort(404)
