@@ -59,7 +59,7 @@ bench: install-test  ## every benchmark against its baseline, on scratch PostGIS
 	$(BIN)/python bench/run.py
 
 soak: install-test  ## the reliability suite at full size
-	OHPUNAISES_SOAK=full $(BIN)/pytest tests/test_reliability.py
+	OHPUNAISES_SOAK=full $(BIN)/pytest -rP tests/test_reliability.py
 
 format: install-test
 	$(BIN)/ruff format .
