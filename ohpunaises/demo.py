@@ -33,6 +33,7 @@ from .models import (
     TrainingSession,
     deployment_territories,
 )
+from .models.base import RECORD_KEYS
 from .permissions import Actor
 from .vocabulary import STRUCTURE_KINDS
 
@@ -130,6 +131,7 @@ REPORT_COLUMNS = (
     "status",
     "resolved_on",
     "dwelling_key",
+    "record_key",
     "created_at",
     "updated_at",
     "version",
@@ -380,6 +382,8 @@ def _demo_structure(rng, structure, today, silent: bool) -> DemoStructure:
 def draw_reports(rng, count, places, qpvs, structures, today) -> dict:
     """Every column of `count` reports, as numpy arrays (dates as datetime64)."""
     drawn = {"count": count, "id_bytes": rng.bytes(16 * count)}
+    # Drawn as the product draws them (models.base.new_record_key), from the same range.
+    drawn["record_key"] = rng.integers(0, RECORD_KEYS, count, dtype=np.int64)
     _draw_places(rng, drawn, places, qpvs)
     _draw_structures_and_dates(rng, drawn, structures, today)
     _draw_households(rng, drawn)

@@ -622,7 +622,11 @@ def territories_geojson(result: Result) -> dict:
         "type": "FeatureCollection",
         "period": result.period.as_dict(),
         "level": level,
-        "suppression": {"applied": result.suppression.applied, "k": result.suppression.k},
+        "suppression": {
+            "applied": result.suppression.applied,
+            "k": result.suppression.k,
+            "perturbation": result.suppression.perturbation,
+        },
         "features": features,
     }
 

@@ -1,12 +1,16 @@
-"""Small-count suppression: what a viewer other than the coordination may read of an aggregate.
+"""What a viewer other than the coordination may read of an aggregate (docs/privacy.md).
 
-Every surface (maps, tables, the API, exports) goes through `protect` or `protect_table`: a
-count from 1 to K-1 is shown as "< K", and wherever a total is shown with its parts a second
-cell is hidden so that no hidden cell can be recomputed by subtraction. That second cell, and
-any share, rate or mean resting on a hidden count, is shown as "s" (statistical secrecy): it
-is not small, and "< K" would tell something false.
+Every surface (maps, tables, the API, exports) goes through `protect`. For such a viewer each
+count is perturbed by the cell-key method: the records a count is made of each hold a random
+key, the count's cell key is their sum, and the key picks the perturbation from a published
+table (within ±2 for 95 % of cells, ±8 at most). The same records always give the same figure;
+a count and another differing by one record have unrelated perturbations. Zero stays zero; a
+perturbed count from 1 to K-1 is shown "< K". A share, rate, mean or median resting on a
+hidden count is shown "s" (statistical secrecy), as is a count that follows one (people,
+with their dwellings). Periods for such viewers follow the calendar (`on_the_grid`).
 """
 
+import bisect
 import datetime as dt
 import hashlib
 import hmac
@@ -33,8 +37,10 @@ Key = Hashable
 def legend(k: int) -> str:
     """The note to print under any table that may hold hidden cells."""
     return _(
-        "< %(k)d : effectif de 1 à %(last)d. s : secret statistique, valeur masquée pour "
-        "qu'un petit effectif ne puisse pas être recalculé.",
+        "Effectifs protégés : chacun est décalé d'un petit écart aléatoire, toujours le même "
+        "(2 au plus dans 95 %% des cas, %(most)d au plus). < %(k)d : effectif de 1 à %(last)d. "
+        "s : secret statistique, valeur masquée parce qu'elle repose sur un effectif masqué.",
+        most=MAX_PERTURBATION,
         k=k,
         last=k - 1,
     )
@@ -88,19 +94,6 @@ class Cell:
         return {"value": value, "suppressed": self.suppressed, "display": self.display}
 
 
-@dataclass(frozen=True)
-class Line:
-    """Cells that add up: `parts` make `total` (with a remainder the parts do not show).
-
-    `additive` is False when the parts overlap (a report with several actions), so the
-    total is not their sum; such a line is still protected, conservatively.
-    """
-
-    parts: tuple[Key, ...]
-    total: Key
-    additive: bool = True
-
-
 def format_value(value) -> str:
     """A figure as text for the current locale."""
     if value is None:
@@ -114,34 +107,28 @@ def format_value(value) -> str:
 
 def protect(
     counts: Mapping[Key, int],
-    lines: Iterable[Line],
+    keys: Mapping[Key, int],
     policy: Policy,
     follows: Iterable[tuple[Key, Key]] = (),
 ) -> dict[Key, Cell]:
-    """Every count as a cell, small ones hidden and complements hidden along every line.
-
-    `follows` pairs a count with the count it rests on (people with their dwellings): the
-    first is hidden whenever the second is.
-    """
-    hidden = hidden_keys(counts, lines, policy, follows)
-    return {key: _cell(count, key in hidden, policy) for key, count in counts.items()}
-
-
-def _cell(count: int, hidden: bool, policy: Policy) -> Cell:
-    if not hidden:
-        return Cell(count, False, policy.k)
-    return Cell(None, True, policy.k, SMALL if policy.is_small(count) else None)
+    """Every count as a cell the viewer may read: perturbed by its cell key (`keys`), and
+    hidden when small. `follows` pairs a count with the count it rests on (people with
+    their dwellings): the first is hidden ("s") whenever the second is."""
+    if policy.raw:
+        return {key: Cell(count, False, policy.k) for key, count in counts.items()}
+    cells = {key: perturbed_cell(count, keys[key], policy) for key, count in counts.items()}
+    for key, basis in follows:
+        if key in cells and basis in cells and cells[basis].suppressed:
+            cells[key] = Cell(None, True, policy.k)
+    return cells
 
 
-def protect_table(
-    parts: Mapping[Key, int], total: int, policy: Policy, additive: bool = True
-) -> tuple[dict[Key, Cell], Cell]:
-    """A list of cells with its total: the parts and the total as the viewer may read them."""
-    counts = {("part", key): count for key, count in parts.items()}
-    counts["total"] = total
-    line = Line(tuple(counts)[:-1], "total", additive)
-    cells = protect(counts, [line], policy)
-    return {key: cells["part", key] for key in parts}, cells["total"]
+def perturbed_cell(count: int, cell_key: int, policy: Policy) -> Cell:
+    """One count as a protected reader sees it."""
+    shown = perturbed(count, cell_key)
+    if policy.is_small(shown):
+        return Cell(None, True, policy.k, SMALL)
+    return Cell(shown, False, policy.k)
 
 
 def derived(value, policy: Policy, *bases: Cell) -> Cell:
@@ -151,61 +138,107 @@ def derived(value, policy: Policy, *bases: Cell) -> Cell:
     return Cell(value, False, policy.k)
 
 
-def hidden_keys(
-    counts: Mapping[Key, int], lines: Iterable[Line], policy: Policy, follows=()
-) -> set[Key]:
-    """The keys to hide: small counts, then complements until no line betrays a hidden cell.
+# The cell-key perturbation --------------------------------------------------------------------
 
-    This is the usual greedy heuristic of cell suppression, line by line, not an audit of
-    every combination of lines.
-    """
-    if policy.raw:
-        return set()
-    hidden = {key for key, count in counts.items() if policy.is_small(count)}
-    lines = [line for line in lines if line.parts and line.total in counts]
-    follows = [(key, basis) for key, basis in follows if key in counts]
-    # Hiding a complement may expose another line, so repeat until nothing changes; each
-    # round hides one more cell or stops, hence it ends.
-    changed = True
-    while changed:
-        extra = {key for key, basis in follows if basis in hidden and key not in hidden}
-        for line in lines:
-            complement = _complement(line, counts, hidden | extra, policy.k)
-            if complement is not None:
-                extra.add(complement)
-        hidden |= extra
-        changed = bool(extra)
-    return hidden
-
-
-def _complement(line: Line, counts, hidden: set, k: int):
-    """The cell to hide on this line, or None when no hidden cell can be recomputed."""
-    parts = [key for key in line.parts if key in counts]
-    unknown = [key for key in (*parts, line.total) if key in hidden]
-    if not line.additive:
-        # Overlapping parts cannot be subtracted; still, never show all but one of them.
-        exposed = line.total not in hidden and len(unknown) == 1
-    else:
-        # What the total holds beyond the parts shown is itself a cell a reader can compute.
-        remainder = counts[line.total] - sum(counts[key] for key in parts)
-        if remainder > 0:
-            unknown.append(None)
-        exposed = len(unknown) == 1 and not (unknown == [None] and remainder >= k)
-    if not exposed:
-        return None
-    smallest = _smallest_visible(parts, counts, hidden)
-    return smallest if smallest is not None else _visible_total(line, counts, hidden)
+CELL_KEYS = 65_536  # a cell key is the sum of its records' keys, modulo this
+MAX_PERTURBATION = 8
+# Out of CELL_KEYS keys, how many give each change to a count of MAX_PERTURBATION + 1 or
+# more: a discrete Laplace shape, symmetric (mean 0), variance 1.46, within 1 for 84 % of
+# cells and within 2 for 95 %, but as far as 8: a reader who wants certainty must allow for
+# 8 either way, and no combination of cells pins a hidden one. Smaller counts move the keys
+# that would bring them below 1 to no change: no non-zero count ever reads 0.
+SPREAD = {
+    -8: 5,
+    -7: 14,
+    -6: 42,
+    -5: 128,
+    -4: 388,
+    -3: 1180,
+    -2: 3584,
+    -1: 10889,
+    0: 33076,
+    1: 10889,
+    2: 3584,
+    3: 1180,
+    4: 388,
+    5: 128,
+    6: 42,
+    7: 14,
+    8: 5,
+}
 
 
-def _smallest_visible(parts, counts, hidden):
-    candidates = [key for key in parts if key not in hidden and counts[key] > 0]
-    return min(candidates, key=lambda key: (counts[key], repr(key)), default=None)
+def _row(count: int) -> tuple[tuple[int, int], ...]:
+    """(last key + 1, change) for each change of this count's row, keys in order of change."""
+    spread = {change: slots for change, slots in SPREAD.items() if count + change >= 1}
+    spread[0] += CELL_KEYS - sum(spread.values())
+    ends, total = [], 0
+    for change, slots in sorted(spread.items()):
+        total += slots
+        ends.append((total, change))
+    return tuple(ends)
 
 
-def _visible_total(line, counts, hidden):
-    if line.total in hidden or counts[line.total] == 0:
-        return None
-    return line.total
+PERTURBATIONS = {count: _row(count) for count in range(1, MAX_PERTURBATION + 2)}
+
+
+def perturbation_table() -> dict[int, dict[int, int]]:
+    """For each row of the table (1 … MAX_PERTURBATION + 1 and more), how many keys give
+    each change."""
+    table = {}
+    for count, row in PERTURBATIONS.items():
+        starts = [0, *(end for end, _change in row[:-1])]
+        pairs = zip(row, starts, strict=True)
+        table[count] = {change: end - start for (end, change), start in pairs}
+    return table
+
+
+def perturbed(count: int, cell_key: int) -> int:
+    """The count as protected readers read it: zero stays zero, others move by at most
+    MAX_PERTURBATION and stay at 1 or above."""
+    if count <= 0:
+        return count
+    row = PERTURBATIONS[min(count, MAX_PERTURBATION + 1)]
+    slot = cell_key % CELL_KEYS
+    return count + row[bisect.bisect_right(row, (slot, MAX_PERTURBATION + 1))][1]
+
+
+# Periods on the calendar grid ------------------------------------------------------------------
+
+
+def on_the_grid(start: dt.date | None, end: dt.date | None) -> bool:
+    """Whether a period is one protected readers may ask for: the whole history (no dates),
+    or exactly a calendar month, quarter or year."""
+    if start is None and end is None:
+        return True
+    if start is None or end is None or start.day != 1 or start > end:
+        return False
+    for months in (1, 3, 12):
+        if (start.month - 1) % months == 0 and end == _last_day(start, months):
+            return True
+    return False
+
+
+def _last_day(start: dt.date, months: int) -> dt.date:
+    index = start.year * 12 + start.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1) - dt.timedelta(days=1)
+
+
+def grid_periods(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """Every year, quarter and month from the one holding `first` to the one holding `last`,
+    most recent first, years before their quarters before their months."""
+    found = []
+    for year in range(last.year, first.year - 1, -1):
+        found.append((dt.date(year, 1, 1), dt.date(year, 12, 31)))
+        for quarter in range(4, 0, -1):
+            start = dt.date(year, 3 * quarter - 2, 1)
+            if start <= last and _last_day(start, 3) >= first:
+                found.append((start, _last_day(start, 3)))
+        for month in range(12, 0, -1):
+            start = dt.date(year, month, 1)
+            if start <= last and _last_day(start, 1) >= first:
+                found.append((start, _last_day(start, 1)))
+    return found
 
 
 # Pseudonyms, rounding and retention (exports for evaluation) ---------------------------------

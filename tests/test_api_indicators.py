@@ -3,6 +3,7 @@
 import pytest
 
 from ohpunaises.indicators import INDICATORS
+from ohpunaises.privacy import MAX_PERTURBATION as MOST
 
 from .test_indicators import build_dataset
 
@@ -32,7 +33,7 @@ def test_the_coordination_reads_raw_values_per_commune(accounts, dataset):
     assert response.status_code == 200
     body = response.get_json()
     assert body["period"] == {"start": "2025-01-01", "end": "2025-12-31"}
-    assert body["suppression"] == {"applied": False, "k": 5}
+    assert body["suppression"] == {"applied": False, "k": 5, "perturbation": 0}
     shown = by_id(body)
     assert list(shown) == list(INDICATORS)
     reports = shown["reports"]
@@ -56,20 +57,51 @@ def test_the_coordination_reads_raw_values_per_commune(accounts, dataset):
     assert kinds["social_landlord"] == 12 and kinds["association"] == 6
 
 
-def test_an_institution_reads_small_counts_hidden(accounts, dataset):
+def test_an_institution_reads_counts_perturbed_and_small_ones_hidden(accounts, dataset):
     body = accounts["institution"].get(URL + "&level=commune").get_json()
-    assert body["suppression"] == {"applied": True, "k": 5}
+    assert body["suppression"] == {"applied": True, "k": 5, "perturbation": MOST}
     shown = by_id(body)
     communes = by_code(shown["reports"])
-    assert communes["69266"]["value"] == 12
-    # Vénissieux's 3 reports are hidden, and so is a second commune so that 23 − 12 − x
-    # cannot give them back.
-    assert communes["69259"] == {"value": None, "suppressed": True, "display": "< 5"}
-    assert communes["69123"] == {"value": None, "suppressed": True, "display": "s"}
-    assert shown["reports"]["whole"]["value"] == 23
-    in_qpv = shown["share_in_qpv"]["whole"]
-    assert in_qpv["suppressed"] and in_qpv["numerator"]["display"] == "< 5"
-    assert in_qpv["value"] is None
+    for code, truth in (("69266", 12), ("69123", 8), ("69259", 3)):
+        cell = communes[code]
+        if cell["suppressed"]:
+            assert cell == {"value": None, "suppressed": True, "display": "< 5"}
+        else:
+            assert cell["value"] >= 5 and abs(cell["value"] - truth) <= MOST
+    assert abs(shown["reports"]["whole"]["value"] - 23) <= MOST
+    in_qpv = shown["share_in_qpv"]["whole"]  # 2 reports in a QPV: hidden but for 3 % of keys
+    if in_qpv["numerator"]["suppressed"]:
+        assert in_qpv["numerator"]["display"] == "< 5"
+        assert (in_qpv["value"], in_qpv["display"]) == (None, "s")
+    again = accounts["institution"].get(URL + "&level=commune").get_json()
+    assert again == body  # the same cells, the same figures
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "from=2023-01-01&to=2025-01-08",
+        "from=2025-01-01&to=2025-01-15",
+        "from=2025-02-01&to=2025-04-30",
+        "from=2025-01-01",
+    ],
+)
+def test_protected_readers_ask_for_calendar_periods_only(accounts, dataset, query):
+    refused = accounts["institution"].get(f"/api/v1/indicators?{query}&ids=reports")
+    assert refused.status_code == 422
+    assert "mois, trimestre ou année civils" in refused.get_json()["errors"][0]["message"]
+    assert accounts["coordinator"].get(f"/api/v1/indicators?{query}&ids=reports").status_code == 200
+    geojson = accounts["institution"].get(f"/api/v1/exports/territories.geojson?{query}")
+    assert geojson.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "query", ["", "from=2025-03-01&to=2025-03-31", "from=2025-04-01&to=2025-06-30"]
+)
+def test_protected_readers_read_months_quarters_years_and_the_whole_history(
+    accounts, dataset, query
+):
+    assert accounts["institution"].get(f"/api/v1/indicators?{query}").status_code == 200
 
 
 def test_the_ids_filter_keeps_only_the_indicators_asked_for(accounts, dataset):

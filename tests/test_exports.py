@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from ohpunaises import exports, privacy
 from ohpunaises.extensions import db
 from ohpunaises.models import AuditEvent, Report
+from ohpunaises.privacy import MAX_PERTURBATION as MOST
 from ohpunaises.vocabulary import ACTIONS, HOUSING
 
 from .conftest import make_structure, make_user
@@ -288,9 +289,11 @@ def test_territories_geojson_hides_small_counts_for_an_institution(accounts, sto
     collection = response.get_json()
     assert collection["suppression"]["applied"] is True
     by_code = {f["properties"]["code"]: f for f in collection["features"]}
-    lyon_2 = by_code["69382"]
-    assert lyon_2["properties"]["reports"] is None
-    assert lyon_2["properties"]["reports_display"] == "< 5"
+    lyon_2 = by_code["69382"]  # 3 reports: hidden, unless perturbed to 5 or more
+    if lyon_2["properties"]["reports"] is None:
+        assert lyon_2["properties"]["reports_display"] == "< 5"
+    else:
+        assert 5 <= lyon_2["properties"]["reports"] <= 3 + MOST
     assert lyon_2["geometry"]["type"] in ("Polygon", "MultiPolygon")
     coordinator = accounts["coordinator"].get(
         "/api/v1/exports/territories.geojson?level=arrondissement"

@@ -105,7 +105,7 @@ def test_a_request_that_waits_too_long_is_told_to_come_back(app, make_app, slow,
     if database_kind != "postgis":
         pytest.skip("SQLite measures one at a time under its own lock (busy timeout: 30 s)")
     impatient = make_app(OHPUNAISES_FIGURE_COMPUTATIONS="1", OHPUNAISES_FIGURE_WAIT="1")
-    headers = token_for(impatient)
+    headers = token_for(impatient, "coordinator")  # free dates: two distinct measures
     slow.seconds = 2.5
     first = threading.Thread(
         target=lambda: impatient.test_client().get(

@@ -1,10 +1,26 @@
-"""Small-count suppression: what a viewer other than the coordination may read."""
+"""What a viewer other than the coordination may read of a count: the cell-key perturbation,
+small counts hidden, and the calendar grid of periods (docs/privacy.md)."""
 
 import datetime as dt
+import random
+from pathlib import Path
 
 import pytest
 
-from ohpunaises.privacy import Cell, Line, Policy, derived, legend, protect, protect_table
+from ohpunaises import privacy
+from ohpunaises.privacy import (
+    CELL_KEYS,
+    MAX_PERTURBATION,
+    Cell,
+    Policy,
+    derived,
+    grid_periods,
+    legend,
+    on_the_grid,
+    perturbation_table,
+    perturbed,
+    protect,
+)
 
 INSTITUTION = Policy(k=5, raw=False)
 COORDINATION = Policy(k=5, raw=True)
@@ -15,109 +31,71 @@ def shown(cells):
     return {key: cell.display for key, cell in cells.items()}
 
 
-def test_counts_from_one_to_k_minus_one_are_shown_as_less_than_k():
-    for count in (1, 2, 3, 4):
-        cells, total = protect_table({"a": count}, count, INSTITUTION)
-        assert cells["a"].as_dict() == {"value": None, "suppressed": True, "display": "< 5"}
-        assert total.suppressed
-
-
-def test_zero_and_k_are_shown():
-    cells, total = protect_table({"a": 0, "b": 5}, 5, INSTITUTION)
-    assert shown(cells) == {"a": "0", "b": "5"}
-    assert total.as_dict() == {"value": 5, "suppressed": False, "display": "5"}
-
-
 def test_the_coordination_reads_raw_counts():
-    cells, total = protect_table({"a": 1, "b": 2, "c": 40}, 43, COORDINATION)
+    counts = {"a": 1, "b": 2, "c": 40}
+    cells = protect(counts, {"a": 7, "b": 8, "c": 9}, COORDINATION)
     assert shown(cells) == {"a": "1", "b": "2", "c": "40"}
-    assert total.value == 43
 
 
-def test_a_single_hidden_part_takes_the_smallest_other_part_with_it():
-    # 3 alone hidden, 62 - 40 - 19 would give it back: 19, the smallest other part, goes too,
-    # shown as secret rather than as a small count.
-    cells, total = protect_table({"a": 40, "b": 3, "c": 19, "d": 0}, 62, INSTITUTION)
-    assert shown(cells) == {"a": "40", "b": "< 5", "c": "s", "d": "0"}
-    assert cells["c"].as_dict() == {"value": None, "suppressed": True, "display": "s"}
-    assert total.display == "62"
+def test_zero_stays_zero_and_no_other_count_reads_zero():
+    assert all(perturbed(0, key) == 0 for key in range(CELL_KEYS))
+    for count in range(1, 12):
+        readings = {perturbed(count, key) for key in range(CELL_KEYS)}
+        assert min(readings) >= 1
+        assert max(abs(reading - count) for reading in readings) <= MAX_PERTURBATION
 
 
-def test_two_hidden_parts_need_no_complement():
-    cells, _ = protect_table({"a": 40, "b": 3, "c": 2}, 45, INSTITUTION)
-    assert shown(cells) == {"a": "40", "b": "< 5", "c": "< 5"}
+def test_a_cell_reads_the_same_whenever_its_records_are_the_same():
+    records = [random.Random(seed).randrange(2**31 - 1) for seed in range(9)]
+    first = protect({"a": 9}, {"a": sum(records)}, INSTITUTION)
+    again = protect({"b": 9}, {"b": sum(reversed(records))}, INSTITUTION)
+    assert first["a"] == again["b"]
 
 
-def test_a_part_that_alone_makes_a_small_total_hides_the_total():
-    cells, total = protect_table({"a": 3, "b": 0}, 3, INSTITUTION)
-    assert shown(cells) == {"a": "< 5", "b": "0"}
-    assert total.suppressed
+def test_small_perturbed_counts_are_hidden_as_less_than_k():
+    for count in (1, 2, 3):
+        for key in range(0, CELL_KEYS, 7):
+            cell = protect({"a": count}, {"a": key}, INSTITUTION)["a"]
+            reading = perturbed(count, key)
+            if reading < 5:
+                assert cell.as_dict() == {"value": None, "suppressed": True, "display": "< 5"}
+            else:  # rarely, a small count reads 5 or more, and shows
+                assert (cell.value, cell.suppressed) == (reading, False)
+    hidden_fives = [key for key in range(CELL_KEYS) if perturbed(5, key) < 5]
+    assert hidden_fives  # 5 may read 3 or 4: whether a cell is hidden tells little
+    assert protect({"a": 5}, {"a": hidden_fives[0]}, INSTITUTION)["a"].display == "< 5"
 
 
-def test_a_small_remainder_of_the_total_counts_as_a_hidden_part():
-    # Reports outside every QPV (48 - 30 - 15 = 3) are not shown but can be computed.
-    cells, total = protect_table({"qpv a": 30, "qpv b": 15}, 48, INSTITUTION)
-    assert shown(cells) == {"qpv a": "30", "qpv b": "s"}
-    assert total.display == "48"
+def test_the_published_table_is_the_one_documented():
+    table = perturbation_table()
+    assert list(table) == list(range(1, MAX_PERTURBATION + 2))
+    assert all(sum(row.values()) == CELL_KEYS for row in table.values())
+    large = table[MAX_PERTURBATION + 1]
+    assert sum(change * slots for change, slots in large.items()) == 0  # no bias past 8
+    assert all(large[change] == large[-change] for change in large)
+    within_two = sum(slots for change, slots in large.items() if abs(change) <= 2)
+    assert within_two / CELL_KEYS > 0.94
+    page = (Path(__file__).resolve().parent.parent / "docs" / "privacy.md").read_text()
+    for count, row in table.items():
+        cells = " | ".join(str(row.get(change, "—")) for change in range(-8, 9))
+        name = f"{count} and more" if count == MAX_PERTURBATION + 1 else str(count)
+        assert f"| {name} | {cells} |" in page, count
 
 
-def test_a_large_remainder_protects_a_single_hidden_part():
-    # 100 - 40 = 60 is the hidden 2 plus 58 reports shown nowhere: neither can be told.
-    cells, _ = protect_table({"a": 40, "b": 2}, 100, INSTITUTION)
-    assert shown(cells) == {"a": "40", "b": "< 5"}
-
-
-def test_overlapping_parts_never_leave_one_hidden_part_alone():
-    # A report has several actions: the parts do not add up, yet a lone hidden one is joined.
-    cells, _ = protect_table(
-        {"diagnosis": 20, "freezing": 2, "heat": 9}, 25, INSTITUTION, additive=False
-    )
-    assert shown(cells) == {"diagnosis": "20", "freezing": "< 5", "heat": "s"}
-
-
-def test_a_complement_hidden_in_one_line_is_protected_in_the_crossing_line():
-    # Two communes by two kinds of structure, with their totals:
-    #              landlord  association  total
-    #   commune A      10          2        12
-    #   commune B       7          9        16
-    #   whole          17         11        28
-    counts = {
-        ("A", "landlord"): 10,
-        ("A", "association"): 2,
-        ("B", "landlord"): 7,
-        ("B", "association"): 9,
-        ("A", None): 12,
-        ("B", None): 16,
-        (None, "landlord"): 17,
-        (None, "association"): 11,
-        (None, None): 28,
-    }
-    lines = [
-        Line((("A", "landlord"), ("A", "association")), ("A", None)),
-        Line((("B", "landlord"), ("B", "association")), ("B", None)),
-        Line((("A", "landlord"), ("B", "landlord")), (None, "landlord")),
-        Line((("A", "association"), ("B", "association")), (None, "association")),
-        Line((("A", None), ("B", None)), (None, None)),
-    ]
-    cells = protect(counts, lines, INSTITUTION)
-    # 2 is hidden; row A then hides 10 (else 12 - 10); column "landlord" hides 7 (else
-    # 17 - 7 gives 10 back); column "association" hides 9 (else 11 - 9 gives 2 back).
-    assert shown(cells) == {
-        ("A", "landlord"): "s",
-        ("A", "association"): "< 5",
-        ("B", "landlord"): "s",
-        ("B", "association"): "s",
-        ("A", None): "12",
-        ("B", None): "16",
-        (None, "landlord"): "17",
-        (None, "association"): "11",
-        (None, None): "28",
-    }
+def test_perturbations_are_spread_over_the_keys():
+    """Over cells of random records, each change comes about as often as the table says."""
+    rng = random.Random(20261202)
+    seen = {change: 0 for change in range(-8, 9)}
+    for _ in range(20_000):
+        key = sum(rng.randrange(2**31 - 1) for _ in range(rng.randint(3, 30)))
+        seen[perturbed(20, key) - 20] += 1
+    for change, slots in perturbation_table()[9].items():
+        assert abs(seen[change] / 20_000 - slots / CELL_KEYS) < 0.02, change
 
 
 def test_a_count_resting_on_a_hidden_count_is_hidden_too():
-    counts = {"people": 12, "dwellings": 3}
-    cells = protect(counts, [], INSTITUTION, follows=[("people", "dwellings")])
+    counts, keys = {"people": 12, "dwellings": 2}, {"people": 4, "dwellings": 4}
+    cells = protect(counts, keys, INSTITUTION, follows=[("people", "dwellings")])
     assert shown(cells) == {"people": "s", "dwellings": "< 5"}
 
 
@@ -156,7 +134,7 @@ def test_numbers_are_written_the_french_way(app_context):
         (None, False),
     ],
 )
-def test_only_the_coordination_reads_unsuppressed_figures(app_context, role, raw):
+def test_only_the_coordination_reads_raw_figures(app_context, role, raw):
     policy = Policy.for_role(role)
     assert policy == Policy(k=5, raw=raw)
 
@@ -164,14 +142,56 @@ def test_only_the_coordination_reads_unsuppressed_figures(app_context, role, raw
 def test_k_is_the_configured_threshold(app, app_context):
     app.config["SUPPRESSION_K"] = 10
     try:
-        cells, _ = protect_table({"a": 9, "b": 30}, 39, Policy.for_role("institution"))
+        policy = Policy.for_role("institution")
     finally:
         app.config["SUPPRESSION_K"] = 5
-    assert shown(cells) == {"a": "< 10", "b": "s"}
+    key = next(key for key in range(CELL_KEYS) if perturbed(9, key) == 9)
+    assert protect({"a": 9}, {"a": key}, policy)["a"].display == "< 10"
 
 
 def test_the_legend_explains_both_marks(app_context):
     assert legend(5) == (
-        "< 5 : effectif de 1 à 4. s : secret statistique, valeur masquée pour qu'un petit "
-        "effectif ne puisse pas être recalculé."
+        "Effectifs protégés : chacun est décalé d'un petit écart aléatoire, toujours le même "
+        "(2 au plus dans 95 % des cas, 8 au plus). < 5 : effectif de 1 à 4. s : secret "
+        "statistique, valeur masquée parce qu'elle repose sur un effectif masqué."
     )
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "allowed"),
+    [
+        (None, None, True),
+        ("2025-03-01", "2025-03-31", True),
+        ("2024-02-01", "2024-02-29", True),
+        ("2025-04-01", "2025-06-30", True),
+        ("2025-01-01", "2025-12-31", True),
+        ("2025-02-01", "2025-04-30", False),  # three months, not a quarter
+        ("2025-01-01", "2025-01-08", False),  # a week
+        ("2023-01-01", "2025-01-08", False),  # the review's differencing
+        ("2025-01-02", "2025-01-31", False),
+        ("2025-01-01", None, False),
+        (None, "2025-12-31", False),
+        ("2025-12-01", "2025-01-31", False),
+    ],
+)
+def test_protected_periods_follow_the_calendar(start, end, allowed):
+    day = dt.date.fromisoformat
+    assert on_the_grid(start and day(start), end and day(end)) is allowed
+
+
+def test_the_grid_lists_years_quarters_and_months_newest_first():
+    periods = grid_periods(dt.date(2025, 11, 20), dt.date(2026, 1, 10))
+    assert [(start.isoformat(), end.isoformat()) for start, end in periods] == [
+        ("2026-01-01", "2026-12-31"),
+        ("2026-01-01", "2026-03-31"),
+        ("2026-01-01", "2026-01-31"),
+        ("2025-01-01", "2025-12-31"),
+        ("2025-10-01", "2025-12-31"),
+        ("2025-12-01", "2025-12-31"),
+        ("2025-11-01", "2025-11-30"),
+    ]
+    assert all(on_the_grid(start, end) for start, end in periods)
+
+
+def test_the_perturbation_never_depends_on_anything_but_the_count_and_the_key():
+    assert privacy.perturbed(7, 3) == privacy.perturbed(7, 3 + CELL_KEYS)

@@ -5,12 +5,14 @@ import re
 import pytest
 
 from ohpunaises.extensions import db
+from ohpunaises.privacy import MAX_PERTURBATION as MOST
 
 from .conftest import make_structure, make_user
 from .test_indicators import add_report, add_structure, build_dataset, territory
 from .test_web_session import sign_in
 
 DASHBOARD = "/indicateurs?from=2025-01-01&to=2025-12-31&level=commune"
+PROTECTED = "/indicateurs?periode=2025&level=commune"  # the list protected readers pick from
 ROLES = ("agent", "partner_admin", "coordinator", "institution", "evaluator")
 
 
@@ -61,16 +63,34 @@ def test_the_coordination_reads_raw_counts(app, users):
     assert "secret statistique" not in html
 
 
-def test_an_institution_sees_small_counts_hidden_and_the_legend(app, users):
-    _, html = page(app.test_client(), users["institution"])
+def test_an_institution_sees_counts_protected_and_the_legend(app, users):
+    _, html = page(app.test_client(), users["institution"], PROTECTED)
     rows = cells(html, "Indicateurs par territoire")
-    assert rows["Villeurbanne"][0] == "12"
-    assert rows["Vénissieux"][0] == "&lt; 5"
-    assert rows["Lyon"][0] == "s"
+    for name, truth in (("Villeurbanne", 12), ("Lyon", 8), ("Vénissieux", 3)):
+        shown = rows[name][0]
+        assert shown == "&lt; 5" or (int(shown) >= 5 and abs(int(shown) - truth) <= MOST), name
     assert "&lt; 5 : effectif de 1 à 4" in html
-    # Never a raw small count: no table cell of the dashboard holds 1 to 4.
+    assert "2 au plus dans 95 % des cas" in html
+    # Never a small count: no table cell of the dashboard holds 1 to 4.
     every_cell = re.findall(r"<td>(\d+)</td>", html)
     assert not [value for value in every_cell if 0 < int(value) < 5]
+
+
+def test_protected_readers_pick_a_calendar_period_from_a_list(app, users):
+    response, html = page(app.test_client(), users["institution"], "/indicateurs")
+    assert response.status_code == 200
+    assert "depuis le début du programme" in html
+    assert '<select id="periode" name="periode"' in html and 'type="date"' not in html
+    for value, label in (("2025", "2025"), ("2025-T2", "T2 2025"), ("2025-03", "mars 2025")):
+        assert f'<option value="{value}">{label}</option>' in html
+    chosen, html = page(app.test_client(), users["institution"], "/indicateurs?periode=2025-T2")
+    assert chosen.status_code == 200 and "du 1 avril 2025 au 30 juin 2025" in html
+    off, html = page(app.test_client(), users["institution"], DASHBOARD.replace("12-31", "12-30"))
+    assert off.status_code == 422 and "mois, trimestre ou année civils" in html
+    unknown, _html = page(app.test_client(), users["institution"], "/indicateurs?periode=2025-T9")
+    assert unknown.status_code == 422
+    _, coordinator = page(app.test_client(), users["coordinator"], "/indicateurs")
+    assert 'type="date"' in coordinator and 'name="periode"' not in coordinator
 
 
 def test_the_period_and_sources_are_printed_with_the_figures(app, users):

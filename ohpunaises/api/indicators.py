@@ -163,8 +163,17 @@ class PeriodSchema(Schema):
 
 
 class SuppressionSchema(Schema):
-    applied = ma.fields.Boolean(required=True)
-    k = ma.fields.Integer(required=True)
+    applied = ma.fields.Boolean(
+        required=True, metadata={"description": "Vrai quand les effectifs sont protégés"}
+    )
+    k = ma.fields.Integer(required=True, metadata={"description": "Effectifs de 1 à K-1 masqués"})
+    perturbation = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "Écart maximal entre un effectif publié et l'effectif réel (méthode "
+            "de la clé de cellule, docs/privacy.md) ; 0 : valeurs brutes"
+        },
+    )
 
 
 class IndicatorResultSchema(Schema):
@@ -186,6 +195,9 @@ class DefinitionSchema(Schema):
     basis = Text(required=True, metadata={"description": "Les données sur lesquelles il repose"})
     shape = Text(required=True)
     levels = ma.fields.List(Text(), required=True)
+    protection = Text(
+        required=True, metadata={"description": "Comment la valeur est protégée, et par qui"}
+    )
     reference = ma.fields.Nested(ReferenceSchema)
 
 
@@ -202,8 +214,12 @@ class Indicators(ApiView):
     def get(self, query):
         """Les indicateurs d'une période, pour l'ensemble et par territoire d'un niveau
 
-        Valeurs brutes pour la coordination ; pour tout autre rôle, les effectifs de 1 à K-1
-        sont masqués (« < K ») et les cellules qui permettraient de les recalculer aussi (« s »).
+        Valeurs brutes pour la coordination. Pour tout autre rôle, chaque effectif est décalé
+        par la méthode de la clé de cellule (2 au plus dans 95 % des cas, 8 au plus, toujours
+        du même écart pour les mêmes signalements), ceux de 1 à K-1 sont masqués (« < K »),
+        les valeurs qui reposent sur un effectif masqué aussi (« s »), et la période est un
+        mois, un trimestre ou une année civils (from le premier jour, to le dernier), ou tout
+        l'historique (sans date) : toute autre période est refusée (422). Voir docs/privacy.md.
         """
         return read_indicators(
             current_actor(),

@@ -78,7 +78,11 @@ def compute(
         reference_date=scope.reference,
         territory=territory_ref(territory) if territory else None,
         level=level,
-        suppression=Suppression(applied=not policy.raw, k=policy.k),
+        suppression=Suppression(
+            applied=not policy.raw,
+            k=policy.k,
+            perturbation=0 if policy.raw else privacy.MAX_PERTURBATION,
+        ),
         indicators=_presented(figures, policy, selected),
     )
 

@@ -74,10 +74,39 @@ class Indicator:
             "basis": str(self.basis),
             "shape": self.shape,
             "levels": list(self.levels),
+            "protection": str(PROTECTIONS[self.shape]),
         }
         if self.reference:
             described["reference"] = reference_dict(self.reference)
         return described
+
+
+# How each shape of figure is protected for readers other than the coordination
+# (docs/privacy.md); the coordination reads every figure as it is.
+_PERTURBED = _l(
+    "Pour les lecteurs autres que la coordination : effectif décalé d'un petit écart aléatoire, "
+    "toujours le même pour les mêmes signalements (2 au plus dans 95 % des cas, 8 au plus), "
+    "masqué (« < K ») de 1 à K-1."
+)
+_FROM_PERTURBED = _l(
+    "Pour les lecteurs autres que la coordination : calculé à partir des effectifs décalés (2 au "
+    "plus dans 95 % des cas, 8 au plus), masqué (« s ») quand l'un d'eux l'est."
+)
+_EXACT_WITH_BASIS = _l(
+    "Exact ; pour les lecteurs autres que la coordination, masqué (« s ») quand l'effectif sur "
+    "lequel il repose l'est."
+)
+PROTECTIONS = {
+    "count": _PERTURBED,
+    "breakdown": _PERTURBED,
+    "share": _FROM_PERTURBED,
+    "rate": _FROM_PERTURBED,
+    "ratio": _FROM_PERTURBED,
+    "mean": _EXACT_WITH_BASIS,
+    "median": _EXACT_WITH_BASIS,
+    "date": _EXACT_WITH_BASIS,
+    "coverage": _l("Exact : qu'une commune soit couverte ne dit rien d'un ménage."),
+}
 
 
 def reference_dict(reference: Reference) -> dict:

@@ -14,7 +14,15 @@ from sqlalchemy.orm import aliased
 from ..extensions import db
 from ..models import Report, ReportAction, ReportStatusChange, Structure, Territory, TrainingSession
 from .definitions import ACTIVE_DAYS, CLOSED_STATUSES, REINFESTATION_DAYS, TREATMENTS
-from .sql import cents, count_where, days_between, quarter_name, utc_date, year_quarter
+from .sql import (
+    cents,
+    count_where,
+    days_between,
+    key_where,
+    quarter_name,
+    utc_date,
+    year_quarter,
+)
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,8 @@ class Figures:
 
     level: str | None = None
     counts: dict = field(default_factory=dict)
+    # The cell key of each count: the sum of the record keys of the records it counts.
+    keys: dict = field(default_factory=dict)
     values: dict = field(default_factory=dict)
     groups: list = field(default_factory=list)
     # Indicators as each policy and locale read them, kept with their figures (see compute).
@@ -168,9 +178,22 @@ def _aggregate_once(query, group, dims) -> dict:
 
 
 def _store_counts(figures: Figures, rows: dict, *families: str):
+    """Each family's count and cell key (its column `<family>_key`) from aggregate rows."""
     for (group, *categories), row in rows.items():
         for family in families:
-            figures.counts[(family, *categories, group)] = int(row[family] or 0)
+            key = (family, *categories, group)
+            figures.counts[key] = int(row[family] or 0)
+            figures.keys[key] = int(row[f"{family}_key"] or 0)
+
+
+def counted(name: str, record_key, condition=None) -> list:
+    """How many rows (meeting `condition`) as `name`, and their cell key as `name_key`."""
+    if condition is None:
+        return [sa.func.count().label(name), sa.func.sum(record_key).label(f"{name}_key")]
+    return [
+        count_where(condition).label(name),
+        key_where(condition, record_key).label(f"{name}_key"),
+    ]
 
 
 def _store_values(figures: Figures, rows: dict, *names: str):
@@ -214,20 +237,21 @@ def _report_measures(scope: Scope, figures: Figures):
     # Joined once rather than probed per report: correlated EXISTS cost ten times more.
     treatments = _treatments()
     treated = treatments.c.report_id.is_not(None)
+    key = Report.record_key
     query = (
         sa.select(
-            sa.func.count().label("reports"),
-            count_where(VULNERABLE).label("vulnerable"),
-            count_where(Report.housing == "social").label("social_housing"),
-            sa.func.count(Report.qpv_id).label("in_qpv"),
-            count_where(Report.status == "resolved").label("resolved"),
-            count_where(Report.status.in_(CLOSED_STATUSES)).label("closed"),
-            sa.func.count(Report.cost_total).label("cost_total_n"),
+            *counted("reports", key),
+            *counted("vulnerable", key, VULNERABLE),
+            *counted("social_housing", key, Report.housing == "social"),
+            *counted("in_qpv", key, Report.qpv_id.is_not(None)),
+            *counted("resolved", key, Report.status == "resolved"),
+            *counted("closed", key, Report.status.in_(CLOSED_STATUSES)),
+            *counted("cost_total_n", key, Report.cost_total.is_not(None)),
             cents(Report.cost_total).label("cost_total_cents"),
-            sa.func.count(Report.cost_household).label("cost_household_n"),
+            *counted("cost_household_n", key, Report.cost_household.is_not(None)),
             cents(Report.cost_household).label("cost_household_cents"),
-            count_where(treated).label("treated"),
-            count_where(treatments.c.chemical == 0).label("treated_non_chemical"),
+            *counted("treated", key, treated),
+            *counted("treated_non_chemical", key, treatments.c.chemical == 0),
         )
         .select_from(Report)
         .outerjoin(treatments, treatments.c.report_id == Report.id)
@@ -254,7 +278,11 @@ def _report_measures(scope: Scope, figures: Figures):
 def _people_reached(scope: Scope, figures: Figures):
     """People reached and distinct dwellings, from one grouping of reports by dwelling."""
     for grouping in _groupings(scope.report_group):
-        columns = [sa.func.max(Report.household_size).label("size")]
+        # A dwelling's key: its first report's, among those the cell counts.
+        columns = [
+            sa.func.max(Report.household_size).label("size"),
+            sa.func.min(Report.record_key).label("key"),
+        ]
         by = [column.label(f"dwelling_{i}") for i, column in enumerate(DWELLING)]
         if grouping is not None:
             by.append(grouping.label("g"))
@@ -268,6 +296,7 @@ def _people_reached(scope: Scope, figures: Figures):
         query = sa.select(
             sa.func.coalesce(sa.func.sum(dwellings.c.size), 0).label("people"),
             sa.func.count().label("dwellings"),
+            sa.func.sum(dwellings.c.key).label("key"),
         )
         if grouping is not None:
             query = query.add_columns(dwellings.c.g).group_by(dwellings.c.g)
@@ -276,16 +305,22 @@ def _people_reached(scope: Scope, figures: Figures):
             if grouping is None or group is not None:
                 figures.counts[("people_reached", group)] = int(row.people)
                 figures.counts[("dwellings", group)] = int(row.dwellings)
+                # People are counted over the same dwellings: the same records, the same key.
+                for family in ("people_reached", "dwellings"):
+                    figures.keys[(family, group)] = int(row.key or 0)
 
 
-def _medians(figures: Figures, name: str, count_family: str, value, where, group, select_from):
+def _medians(
+    figures: Figures, name: str, count_family: str, value, record_key, where, group, select_from
+):
     """The median of `value` and how many values it rests on, for the whole and per group.
 
     Row numbers over the sorted values work alike on PostgreSQL and SQLite, which has no
     percentile function; only one or two rows per group leave the database.
     """
     for grouping in _groupings(group):
-        labelled = [value.label("d")] + ([grouping.label("g")] if grouping is not None else [])
+        labelled = [value.label("d"), record_key.label("k")]
+        labelled += [grouping.label("g")] if grouping is not None else []
         values = (
             sa.select(*labelled).select_from(select_from).where(*where, value.is_not(None))
         ).subquery()
@@ -294,10 +329,13 @@ def _medians(figures: Figures, name: str, count_family: str, value, where, group
             values,
             sa.func.row_number().over(partition_by=partition, order_by=values.c.d).label("rn"),
             sa.func.count().over(partition_by=partition).label("n"),
+            sa.func.sum(values.c.k).over(partition_by=partition).label("key"),
         ).subquery()
         middle = sa.or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2)
         query = sa.select(
-            sa.func.avg(ranked.c.d).label("median"), sa.func.max(ranked.c.n).label("n")
+            sa.func.avg(ranked.c.d).label("median"),
+            sa.func.max(ranked.c.n).label("n"),
+            sa.func.max(ranked.c.key).label("key"),
         ).where(middle)
         if grouping is not None:
             query = query.add_columns(ranked.c.g).group_by(ranked.c.g)
@@ -306,6 +344,7 @@ def _medians(figures: Figures, name: str, count_family: str, value, where, group
             if grouping is not None and key is None:
                 continue
             figures.counts[(count_family, key)] = int(row.n or 0)
+            figures.keys[(count_family, key)] = int(row.key or 0)
             figures.values[(name, key)] = (
                 None if row.median is None else round(float(row.median), 1)
             )
@@ -317,6 +356,7 @@ def _resolution_delays(scope: Scope, figures: Figures):
         "median_days_to_resolution",
         "resolution_timed",
         days_between(Report.intervention_date, Report.resolved_on),
+        Report.record_key,
         [*scope.report_filters(), Report.resolved_on >= Report.intervention_date],
         scope.report_group,
         Report,
@@ -358,8 +398,8 @@ def _reinfestations(scope: Scope, figures: Figures):
     reinfested = sa.union(seen_again, marked_reinfested).subquery()
     query = (
         sa.select(
-            sa.func.count().label("followed_12m"),
-            sa.func.count(reinfested.c.report_id).label("reinfested_12m"),
+            *counted("followed_12m", Report.record_key),
+            *counted("reinfested_12m", Report.record_key, reinfested.c.report_id.is_not(None)),
         )
         .select_from(Report)
         .outerjoin(reinfested, reinfested.c.report_id == Report.id)
@@ -369,7 +409,7 @@ def _reinfestations(scope: Scope, figures: Figures):
 
 
 def _report_breakdowns(scope: Scope, figures: Figures):
-    count = sa.select(sa.func.count().label("n"))
+    count = sa.select(*counted("n", Report.record_key))
     by_action = count.select_from(Report).join(ReportAction).where(*scope.report_filters())
     by_kind = count.select_from(Report).join(Structure).where(*scope.report_filters())
     by_quarter = count.select_from(Report).where(*scope.report_filters())
@@ -382,13 +422,14 @@ def _report_breakdowns(scope: Scope, figures: Figures):
             if family == "quarter":
                 category = quarter_name(category)
             figures.counts[(family, category, group)] = int(row["n"])
+            figures.keys[(family, category, group)] = int(row["n_key"] or 0)
 
 
 def _first_reports(scope: Scope, figures: Figures):
     query = (
         sa.select(
             sa.func.min(Report.intervention_date).label("first_report"),
-            sa.func.count().label("reports_to_end"),
+            *counted("reports_to_end", Report.record_key),
         )
         .select_from(Report)
         .where(*scope.report_filters(with_start=False))
@@ -404,16 +445,28 @@ def _active_window(scope: Scope):
 
 
 def _active_structures(scope: Scope, figures: Figures):
-    query = (
-        sa.select(sa.func.count(sa.distinct(Report.structure_id)).label("active_structures"))
-        .select_from(Report)
-        .where(
-            *_territory_filter(REPORT_PLACE, scope.territory),
-            *scope.by_structure(Report),
-            _active_window(scope),
-        )
-    )
-    _store_counts(figures, _aggregate(query, scope.report_group), "active_structures")
+    """Structures with a report in the last 90 days, and their cell key (their own keys)."""
+    where = [
+        *_territory_filter(REPORT_PLACE, scope.territory),
+        *scope.by_structure(Report),
+        _active_window(scope),
+    ]
+    for grouping in _groupings(scope.report_group):
+        by = [Report.structure_id.label("structure_id")]
+        by += [grouping.label("g")] if grouping is not None else []
+        active = sa.select(*by).where(*where).group_by(*by).subquery()
+        query = sa.select(
+            sa.func.count().label("active_structures"),
+            sa.func.sum(Structure.record_key).label("active_structures_key"),
+        ).join_from(active, Structure, Structure.id == active.c.structure_id)
+        if grouping is not None:
+            query = query.add_columns(active.c.g).group_by(active.c.g)
+        rows = {}
+        for row in db.session.execute(query):
+            group = row.g if grouping is not None else None
+            if grouping is None or group is not None:
+                rows[(group,)] = row._mapping
+        _store_counts(figures, rows, "active_structures")
 
 
 def _structure_filters(scope: Scope) -> list:
@@ -445,7 +498,7 @@ def _structure_measures(scope: Scope, figures: Figures):
     )
     onboarded_before = scope.reference - dt.timedelta(days=ACTIVE_DAYS)
     silent = (
-        sa.select(sa.func.count().label("silent_structures"))
+        sa.select(*counted("silent_structures", Structure.record_key))
         .select_from(Structure)
         .where(
             *_structure_filters(scope),
@@ -456,17 +509,20 @@ def _structure_measures(scope: Scope, figures: Figures):
     )
     _store_counts(figures, _aggregate(silent, _structure_group(scope)), "silent_structures")
     onboarded = (
-        sa.select(sa.func.count().label("n"))
+        sa.select(*counted("n", Structure.record_key))
         .select_from(Structure)
         .where(*_structure_filters(scope), *_in_period(Structure.onboarded_on, scope.period))
     )
     dims = [year_quarter(Structure.onboarded_on), Structure.kind]
-    totals = defaultdict(int)
+    totals, keys = defaultdict(int), defaultdict(int)
     for (group, quarter, kind), row in _aggregate(onboarded, _structure_group(scope), dims).items():
-        figures.counts[("onboarded_by_quarter", quarter_name(quarter), kind, group)] = row["n"]
+        key = ("onboarded_by_quarter", quarter_name(quarter), kind, group)
+        figures.counts[key], figures.keys[key] = row["n"], int(row["n_key"] or 0)
         totals[group] += row["n"]
+        keys[group] += int(row["n_key"] or 0)
     for group in {None, *totals}:
         figures.counts[("onboarded", group)] = totals[group]
+        figures.keys[("onboarded", group)] = keys[group]
 
 
 def _first_report_delays(scope: Scope, figures: Figures):
@@ -485,6 +541,7 @@ def _first_report_delays(scope: Scope, figures: Figures):
         "median_days_to_first_report",
         "first_reported_structures",
         days_between(Structure.onboarded_on, first.c.first_on),
+        Structure.record_key,
         [*_structure_filters(scope), *_in_period(Structure.onboarded_on, scope.period)],
         _structure_group(scope),
         sa.join(Structure, first, first.c.structure_id == Structure.id),
@@ -500,8 +557,10 @@ def _trainings(scope: Scope, figures: Figures):
     }
     query = (
         sa.select(
-            sa.func.count(TrainingSession.id).label("training_sessions"),
+            *counted("training_sessions", TrainingSession.record_key),
             sa.func.sum(TrainingSession.participants).label("people_trained"),
+            # People trained are counted over the same sessions: the same key.
+            sa.func.sum(TrainingSession.record_key).label("people_trained_key"),
         )
         .select_from(TrainingSession)
         .outerjoin(Structure, Structure.id == TrainingSession.structure_id)

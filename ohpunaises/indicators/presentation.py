@@ -1,6 +1,5 @@
-"""Indicators as a viewer may read them: counts protected together, then shaped as results."""
+"""Indicators as a viewer may read them: counts protected, then shaped as results."""
 
-from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from .. import privacy
@@ -22,33 +21,14 @@ from .results import (
     TerritoryRef,
 )
 
-# Counts that do not add up over territories: a structure reports in several communes.
-OVERLAPPING_ACROSS_TERRITORIES = frozenset({"active_structures"})
-# Breakdowns whose parts overlap within a territory: a report has several actions.
-OVERLAPPING_PARTS = frozenset({"action"})
-
 
 def protect(figures: Figures, policy: privacy.Policy) -> dict:
-    """Every count of every indicator as the viewer may read it, protected together.
+    """Every count of every indicator as the viewer may read it.
 
-    The same count (the reports of a commune) appears in several indicators: it must be
-    hidden in all of them or in none, so suppression runs once over all of them.
+    The same count (the reports of a commune) appears in several indicators; its cell is
+    computed once, from its records' key, and reads the same in all of them.
     """
-    return privacy.protect(figures.counts, lines(figures), policy, follows(figures))
-
-
-def lines(figures: Figures) -> list[privacy.Line]:
-    """Every set of counts that a reader sees with their total, across all indicators."""
-    found = list(_territory_lines(figures))
-    group_ids = [None, *(group["id"] for group in figures.groups)]
-    for indicator in INDICATORS.values():
-        if indicator.shape in ("share", "ratio"):
-            part, total = indicator.counts
-            # A share shows its numerator and, by difference, its complement.
-            found += [privacy.Line(((part, group),), (total, group)) for group in group_ids]
-        if indicator.shape == "breakdown":
-            found += _breakdown_lines(figures, *indicator.counts, group_ids)
-    return list(dict.fromkeys(found))
+    return privacy.protect(figures.counts, figures.keys, policy, follows(figures))
 
 
 def follows(figures: Figures) -> list[tuple]:
@@ -63,30 +43,6 @@ def follows(figures: Figures) -> list[tuple]:
     ]
 
 
-def _territory_lines(figures: Figures):
-    territories = defaultdict(list)
-    for family, *rest in figures.counts:
-        *categories, group = rest
-        if group is not None:
-            territories[(family, *categories)].append((family, *categories, group))
-    for (family, *categories), parts in territories.items():
-        additive = family not in OVERLAPPING_ACROSS_TERRITORIES
-        yield privacy.Line(tuple(parts), (family, *categories, None), additive)
-
-
-def _breakdown_lines(figures: Figures, family: str, total: str, group_ids):
-    parts = defaultdict(list)
-    for key in figures.counts:
-        if key[0] == family:
-            parts[key[-1]].append(key)
-    additive = family not in OVERLAPPING_PARTS
-    return [
-        privacy.Line(tuple(parts[group]), (total, group), additive)
-        for group in group_ids
-        if parts[group]
-    ]
-
-
 class _Reader:
     """Reads figures as the viewer may see them."""
 
@@ -97,6 +53,11 @@ class _Reader:
         key = (family, *categories, group)
         # A count absent from the figures is a zero, which is never hidden.
         return self.cells.get(key) or privacy.Cell(0, False, self.policy.k)
+
+    def count(self, family, group, *categories) -> int | None:
+        """A count as the viewer reads it (perturbed for protected readers), None if hidden:
+        shares and rates are computed from what is shown, never from hidden values."""
+        return self.cell(family, group, *categories).value
 
     def shown(self, family, group, *categories) -> dict:
         """A count's fields as a figure holds them."""
@@ -113,9 +74,11 @@ def figure(cell: privacy.Cell) -> Figure:
 
 
 def _share(reader: _Reader, indicator: Indicator, group) -> Share:
-    part, total = (reader.figures.count(family, group) for family in indicator.counts)
+    part, total = (reader.count(family, group) for family in indicator.counts)
     numerator, denominator = (reader.cell(family, group) for family in indicator.counts)
-    value = round(100 * part / total, 1) if total else None
+    value = None
+    if part is not None and total:
+        value = min(100.0, round(100 * part / total, 1))  # parts perturbed apart
     return Share(
         **reader.derived(value, numerator, denominator),
         numerator=figure(numerator),
@@ -185,8 +148,8 @@ def _quarter_range(quarters: set[str]) -> list[str]:
 def _rate(reader: _Reader, indicator: Indicator, group) -> Rate:
     (family,) = indicator.counts
     population = reader.figures.value("population", group)
-    count = reader.figures.count(family, group)
-    value = round(10_000 * count / population, 2) if population else None
+    count = reader.count(family, group)
+    value = round(10_000 * count / population, 2) if population and count is not None else None
     numerator = reader.cell(family, group)
     return Rate(
         **reader.derived(value, numerator), numerator=figure(numerator), population=population
@@ -195,15 +158,15 @@ def _rate(reader: _Reader, indicator: Indicator, group) -> Rate:
 
 def _ratio(reader: _Reader, indicator: Indicator, group) -> Ratio:
     inside_family, total_family = indicator.counts
-    inside = reader.figures.count(inside_family, group)
-    outside = reader.figures.count(total_family, group) - inside
+    inside, total = reader.count(inside_family, group), reader.count(total_family, group)
+    outside = None if inside is None or total is None else max(0, total - inside)
     population_inside = reader.figures.value("qpv_population", group)
     population = reader.figures.value("population", group)
     population_outside = None
     value = None
     if population_inside is not None and population is not None:
         population_outside = population - population_inside
-        if population_inside > 0 and population_outside > 0 and outside > 0:
+        if population_inside > 0 and population_outside > 0 and outside:
             rate_inside = inside / population_inside
             value = round(rate_inside / (outside / population_outside), 2)
     inside_cell, total_cell = reader.cell(inside_family, group), reader.cell(total_family, group)

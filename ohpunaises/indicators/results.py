@@ -118,10 +118,12 @@ class IndicatorResult:
 
 @dataclass(frozen=True, slots=True)
 class Suppression:
-    """Whether small counts are hidden from this viewer, and below which threshold."""
+    """Whether this viewer's counts are protected: hidden below `k`, and moved by at most
+    `perturbation` (0: the raw figures of the coordination)."""
 
     applied: bool
     k: int
+    perturbation: int = 0
 
 
 @dataclass(frozen=True, slots=True)

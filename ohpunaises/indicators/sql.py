@@ -80,6 +80,11 @@ def count_where(condition):
     return sa.func.sum(sa.case((condition, 1), else_=0))
 
 
+def key_where(condition, record_key):
+    """The sum of the record keys of the rows that meet the condition (their cell key)."""
+    return sa.func.sum(sa.case((condition, record_key), else_=0))
+
+
 def cents(money):
     """The sum of an amount in whole cents."""
     # Whole cents keep means exact and equal on both databases: SQLite sums floats.

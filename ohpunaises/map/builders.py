@@ -299,17 +299,19 @@ def _named_structures(points: dict, actor: Actor):
 
 
 def _structure_counts(points: dict, actor: Actor):
-    """How many active structures each commune holds, small counts hidden."""
+    """How many active structures each commune holds, as protected readers read counts."""
     query = (
-        sa.select(Structure.commune_id, sa.func.count())
+        sa.select(Structure.commune_id, sa.func.count(), sa.func.sum(Structure.record_key))
         .where(Structure.active)
         .group_by(Structure.commune_id)
     )
     if actor.deployment_ids is not None:
         query = query.where(Structure.deployment_id.in_(actor.deployment_ids))
-    parts = {commune_id: count for commune_id, count in db.session.execute(query)}
     policy = privacy.Policy.for_role(actor.role)
-    cells, _total = privacy.protect_table(parts, sum(parts.values()), policy)
+    cells = {
+        commune_id: privacy.perturbed_cell(count, key, policy)
+        for commune_id, count, key in db.session.execute(query)
+    }
     rows = []
     for commune_id, cell in cells.items():
         if commune_id in points:

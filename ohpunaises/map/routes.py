@@ -11,10 +11,12 @@ import datetime as dt
 from flask import abort, current_app, g, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 
+from .. import privacy
 from ..auth import current_actor, public, requires
 from ..indicators import INDICATORS, Period
 from ..permissions import Actor
 from ..ratelimits import figures_limit
+from ..web.periods import choice_of, period_choices, period_of
 from . import bp
 from .builders import LEVELS, MAP_INDICATORS, MapQuery, build_map
 
@@ -24,11 +26,15 @@ from .builders import LEVELS, MAP_INDICATORS, MapQuery, build_map
 @figures_limit()
 def territorial_map():
     query = map_query(request.args)
-    built = build_map(query, current_actor())
+    actor = current_actor()
+    built = build_map(query, actor)
+    protected = not privacy.reads_raw(actor.role)
     page = render_template(
         "map/map.html",
         map=built,
         query=query,
+        choices=period_choices(dt.date.today()) if protected else None,
+        chosen=choice_of(query.period.start, query.period.end) if query.period.start else "",
         indicators=[(id_, INDICATORS[id_].label) for id_ in MAP_INDICATORS],
         levels=LEVELS.items(),
         embed_url=embed_url(query) if current_app.config["EMBED"] else None,
@@ -62,6 +68,8 @@ def map_query(args) -> MapQuery:
     level = args.get("level") or MapQuery.level
     if indicator not in MAP_INDICATORS or level not in LEVELS:
         abort(400, _("Indicateur ou niveau de territoire inconnu."))
+    if "periode" in args:  # a period of the list protected readers pick from
+        return MapQuery(indicator, level, Period(*period_of(args["periode"])))
     start, end = _date(args.get("from")), _date(args.get("to"))
     if start and end and start > end:
         abort(400, _("La date de début suit la date de fin."))

@@ -1,9 +1,10 @@
 """Declarative base, naming conventions and column types shared by every model."""
 
+import secrets
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, mapped_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -44,6 +45,20 @@ class UTCDateTime(sa.types.TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+RECORD_KEYS = 2**31 - 1  # record keys are drawn in 0 … RECORD_KEYS - 1
+
+
+def new_record_key() -> int:
+    """A random key for a new record: cells of figures are perturbed by the sum of their
+    records' keys (the cell-key method, docs/privacy.md). Never shown outside the database."""
+    return secrets.randbelow(RECORD_KEYS)
+
+
+def record_key_column():
+    """The record-key column of a table whose records are counted in protected figures."""
+    return mapped_column(sa.Integer, default=new_record_key, server_default=sa.text("0"))
 
 
 def choice(vocabulary, name):

@@ -18,7 +18,7 @@ from ..vocabulary import (
     SOURCES,
     STATUSES,
 )
-from .base import Base, UTCDateTime, choice, utcnow
+from .base import Base, UTCDateTime, choice, record_key_column, utcnow
 
 Money = sa.Numeric(10, 2)
 
@@ -67,6 +67,7 @@ class Report(Base):
     notes: Mapped[str | None] = mapped_column(sa.Text)
 
     payload_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    record_key: Mapped[int] = record_key_column()
     anonymised_at = mapped_column(UTCDateTime)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)

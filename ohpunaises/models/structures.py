@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..vocabulary import STRUCTURE_KINDS
-from .base import Base, UTCDateTime, choice, utcnow
+from .base import Base, UTCDateTime, choice, record_key_column, utcnow
 
 
 class Structure(Base):
@@ -21,6 +21,7 @@ class Structure(Base):
     trained_on: Mapped[dt.date | None]
     active: Mapped[bool] = mapped_column(default=True)
     is_demo: Mapped[bool] = mapped_column(default=False)
+    record_key: Mapped[int] = record_key_column()
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     commune = relationship("Territory")

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..vocabulary import TRAINING_KINDS
-from .base import Base, UTCDateTime, choice, utcnow
+from .base import Base, UTCDateTime, choice, record_key_column, utcnow
 
 
 class TrainingSession(Base):
@@ -19,6 +19,7 @@ class TrainingSession(Base):
     kind: Mapped[str] = mapped_column(choice(TRAINING_KINDS, "kind"))
     participants: Mapped[int]
     notes: Mapped[str | None] = mapped_column(sa.String(500))
+    record_key: Mapped[int] = record_key_column()
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )

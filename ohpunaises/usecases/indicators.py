@@ -4,12 +4,20 @@ level, over the actor's deployments, as the actor's role may read them."""
 import datetime as dt
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-from ..errors import invalid
+from ..errors import Invalid, invalid
 from ..indicators import Period, Result, compute, first_partners
 from ..models import Territory
 from ..permissions import Actor
+from ..privacy import on_the_grid, reads_raw
 from ..territories import territory_by_code
+
+OFF_THE_GRID = _l(
+    "Pour votre rôle, les indicateurs se lisent par mois, trimestre ou année civils : du 1er "
+    "jour au dernier jour d'un même mois, trimestre ou année, ou sans date pour tout "
+    "l'historique."
+)
 
 
 def territory_named(code: str | None) -> Territory | None:
@@ -30,8 +38,14 @@ def read_indicators(
     ids=None,
     action: str = "indicator.read",
 ) -> Result:
-    """The indicators as `actor` may read them (`action`: the page or surface asking)."""
+    """The indicators as `actor` may read them (`action`: the page or surface asking).
+
+    Who reads protected figures asks for a calendar month, quarter or year, or the whole
+    history: any other period is refused (docs/privacy.md).
+    """
     actor.check(action)
+    if not reads_raw(actor.role) and not on_the_grid(period.start, period.end):
+        raise Invalid(errors={"from": OFF_THE_GRID, "to": OFF_THE_GRID})
     return compute(
         period, territory, level, viewer_role=actor.role, ids=ids, deployments=actor.deployment_ids
     )

@@ -28,6 +28,7 @@ from ..ratelimits import figures_limit
 from ..usecases.indicators import partners_by_commune, read_indicators, territory_named
 from ..vocabulary import ACTIONS, STRUCTURE_KINDS, TERRITORY_LEVELS
 from . import bp, charts
+from .periods import period_choices, period_of
 
 HEADLINES = (
     ("activity", ("reports", "distinct_dwellings", "people_reached")),
@@ -86,7 +87,7 @@ def default_period(today: dt.date) -> Period:
 
 def read_filters(args) -> tuple[dict, dict]:
     """The dashboard's filters from the query string, and the errors per field."""
-    given = {key: value for key, value in args.items() if value.strip()}
+    given = {key: value for key, value in args.items() if value.strip() and key != "periode"}
     given.setdefault("level", "commune")
     try:
         return IndicatorQuerySchema().load(given), {}
@@ -115,16 +116,29 @@ def indicators():
         territory = territory_named(filters.get("territory"))
     except Invalid as error:
         errors.update(error.errors)
+    protected = not privacy.reads_raw(actor.role)
     context = {"errors": errors, "form": request.args, "options": territory_options()}
-    context["levels"] = TERRITORY_LEVELS
+    context.update(levels=TERRITORY_LEVELS, protected=protected)
+    if protected:
+        context["choices"] = period_choices(dt.date.today())
+    try:
+        period = asked_period(filters, protected)
+        result = read_indicators(actor, period, territory, filters.get("level", "commune"))
+    except Invalid as error:
+        errors.update({key: str(message) for key, message in error.errors.items()})
     if errors:
         return render_template("web/indicators.html", **context), 422
-    today = dt.date.today()
-    default = default_period(today)
-    period = Period(filters.get("date_from", default.start), filters.get("date_to", default.end))
-    result = read_indicators(actor, period, territory, filters["level"])
     context.update(dashboard(actor, result, period, territory))
     return render_template("web/indicators.html", **context)
+
+
+def asked_period(filters: dict, protected: bool) -> Period:
+    """The period of the query string: a choice of the list for protected figures (the whole
+    history by default), dates otherwise (since the first of January of last year)."""
+    if protected and "periode" in request.args:
+        return Period(*period_of(request.args["periode"]))
+    default = Period() if protected else default_period(dt.date.today())
+    return Period(filters.get("date_from", default.start), filters.get("date_to", default.end))
 
 
 def dashboard(actor: Actor, result: Result, period: Period, territory) -> dict:
@@ -175,6 +189,8 @@ def figure(shown: dict, definitions: dict, id_: str) -> Headline:
 
 
 def period_text(period: Period) -> str:
+    if period.start is None and period.end is None:
+        return _("depuis le début du programme")
     end = format_date(period.end, "long") if period.end else _("aujourd'hui")
     if period.start is None:
         return _("depuis le début du programme jusqu'au %(end)s", end=end)
@@ -258,7 +274,7 @@ def advocacy():
     if not current_app.config.get("PUBLIC_PAGE"):
         abort(404)
     today = dt.date.today()
-    period = Period(None, today)
+    period = Period()  # the whole history: the public reads periods of the calendar
     result = read_indicators(Actor.public(), period)
     shown = {indicator.id: indicator for indicator in result.indicators}
     definitions = {item["id"]: item for item in describe_all()}
