@@ -96,31 +96,9 @@ territories_cli = CommandGroup("territories", help="Territoires : chargement et 
     show_default=True,
     help="Taille maximale du fichier GeoJSON, en Mo (il est lu en entier en mémoire).",
 )
-def load_territories(
-    path,
-    level,
-    code_property,
-    name_property,
-    population_property,
-    parent_property,
-    population_csv,
-    csv_code_column,
-    csv_population_column,
-    max_size_mb,
-):
+def load_territories(path, **options):
     """Charge ou met à jour les territoires d'un fichier GeoJSON (WGS84)."""
-    source = territories.TerritoryFile(
-        path,
-        level,
-        code_property,
-        name_property,
-        population_property,
-        parent_property,
-        population_csv,
-        csv_code_column,
-        csv_population_column,
-        max_size_mb,
-    )
+    source = territories.TerritoryFile(path, **options)
     try:
         result = territories.load_territories(Actor.operator(), source, _progress_bar)
     except DomainError as error:
@@ -130,7 +108,7 @@ def load_territories(
             "%(created)d territoire(s) créé(s), %(updated)d mis à jour (niveau %(level)s).",
             created=result.created,
             updated=result.updated,
-            level=level,
+            level=source.level,
         )
     )
     if result.without_population:

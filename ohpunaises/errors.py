@@ -63,24 +63,24 @@ class Stale(DomainError):
     title = _l("Version périmée")
 
 
-class Busy(DomainError):
-    """The service cannot take this request now: the actor may retry in `retry_after` s."""
-
-    title = _l("Service indisponible")
+class TryLater(DomainError):
+    """A refusal for now: the actor may try again in `retry_after` seconds."""
 
     def __init__(self, detail=None, retry_after: int = 5):
         super().__init__(detail)
         self.retry_after = retry_after
 
 
-class Throttled(DomainError):
-    """Too many attempts: the actor must wait `retry_after` seconds."""
+class Busy(TryLater):
+    """The service cannot take this request now."""
+
+    title = _l("Service indisponible")
+
+
+class Throttled(TryLater):
+    """Too many attempts."""
 
     title = _l("Trop de requêtes")
-
-    def __init__(self, detail=None, retry_after: int = 60):
-        super().__init__(detail)
-        self.retry_after = retry_after
 
 
 def invalid(field: str, message) -> Invalid:

@@ -42,7 +42,7 @@ class TerritoryFile:
     population_csv: Path | None = None
     csv_code_column: str = "code_insee"
     csv_population_column: str = "pop_municipale_insee_cog2026"
-    max_megabytes: int = MAX_FILE_MEGABYTES
+    max_size_mb: int = MAX_FILE_MEGABYTES
 
 
 def _no_progress(_total):
@@ -57,7 +57,7 @@ def load_territories(actor: Actor, source: TerritoryFile, progress=_no_progress)
     """
     actor.check("territory.load")
     with transaction():
-        features = read_geojson(source.path, source.max_megabytes)
+        features = read_geojson(source.path, source.max_size_mb)
         rows = parse_features(
             features,
             pick_property(features, source.code_property, CODE_CANDIDATES),
