@@ -1,5 +1,6 @@
 """Passwords, bearer tokens and sessions: who the request comes from, as a `permissions.Actor`."""
 
+import copy
 import datetime as dt
 import functools
 import hashlib
@@ -16,7 +17,7 @@ from . import logs
 from .extensions import db, login_manager
 from .models import ApiToken, User
 from .models.base import utcnow
-from .permissions import Actor, allows
+from .permissions import TABLE, Actor, allows
 
 API_PREFIX = "/api/"
 
@@ -177,7 +178,8 @@ def requires(action: str):
     """A view for signed-in accounts whose role the permission table grants `action`.
 
     Without an account, the sign-in page (or 401 on the API); with a role the table does not
-    grant, 403. The view keeps its action in `view.permission` for the navigation and tests.
+    grant, 403. The view keeps its action in `view.permission` for the navigation and tests,
+    and the OpenAPI document names it, with each role's scope, as `x-permission`.
     """
 
     def decorate(view):
@@ -189,9 +191,18 @@ def requires(action: str):
             return view(*args, **kwargs)
 
         guarded.permission = action
+        documented = copy.deepcopy(getattr(view, "_apidoc", {}))
+        documented.setdefault("manual_doc", {})["x-permission"] = permission_doc(action)
+        guarded._apidoc = documented  # read by flask-smorest on the API's views
         return guarded
 
     return decorate
+
+
+def permission_doc(action: str) -> dict:
+    """An action as the OpenAPI document gives it: its name and each granted role's scope."""
+    grants = TABLE[action].grants
+    return {"action": action, "roles": {role: str(scope) for role, scope in grants.items()}}
 
 
 def public(action: str):

@@ -230,3 +230,22 @@ def test_the_roles_command_prints_the_table(runner):
     report_create = next(line for line in lines if "`report.create`" in line)
     assert report_create.count("sa structure") == 2
     assert "ses déploiements" in report_create
+
+
+def test_the_api_document_names_each_operation_s_permission_from_the_table(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    named = 0
+    for item in document["paths"].values():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            permission = operation["x-permission"]
+            grants = permissions.TABLE[permission["action"]].grants
+            assert permission["roles"] == {role: str(scope) for role, scope in grants.items()}
+            named += 1
+    assert named >= 20
+    reports = document["paths"]["/api/v1/reports"]["post"]["x-permission"]
+    assert reports == {
+        "action": "report.create",
+        "roles": {"agent": "structure", "partner_admin": "structure", "coordinator": "deployments"},
+    }
