@@ -38,7 +38,7 @@ def legend(k: int) -> str:
     """The note to print under any table that may hold hidden cells."""
     return _(
         "Effectifs protégés : chacun est décalé d'un petit écart aléatoire, toujours le même "
-        "(2 au plus dans 95 %% des cas, %(most)d au plus). < %(k)d : effectif de 1 à %(last)d. "
+        "(2 au plus dans 19 cas sur 20, %(most)d au plus). < %(k)d : effectif de 1 à %(last)d. "
         "s : secret statistique, valeur masquée parce qu'elle repose sur un effectif masqué.",
         most=MAX_PERTURBATION,
         k=k,

@@ -152,7 +152,7 @@ def test_k_is_the_configured_threshold(app, app_context):
 def test_the_legend_explains_both_marks(app_context):
     assert legend(5) == (
         "Effectifs protégés : chacun est décalé d'un petit écart aléatoire, toujours le même "
-        "(2 au plus dans 95 % des cas, 8 au plus). < 5 : effectif de 1 à 4. s : secret "
+        "(2 au plus dans 19 cas sur 20, 8 au plus). < 5 : effectif de 1 à 4. s : secret "
         "statistique, valeur masquée parce qu'elle repose sur un effectif masqué."
     )
 

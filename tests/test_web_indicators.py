@@ -70,7 +70,7 @@ def test_an_institution_sees_counts_protected_and_the_legend(app, users):
         shown = rows[name][0]
         assert shown == "&lt; 5" or (int(shown) >= 5 and abs(int(shown) - truth) <= MOST), name
     assert "&lt; 5 : effectif de 1 à 4" in html
-    assert "2 au plus dans 95 % des cas" in html
+    assert "2 au plus dans 19 cas sur 20" in html
     # Never a small count: no table cell of the dashboard holds 1 to 4.
     every_cell = re.findall(r"<td>(\d+)</td>", html)
     assert not [value for value in every_cell if 0 < int(value) < 5]

@@ -215,7 +215,7 @@ class Indicators(ApiView):
         """Les indicateurs d'une période, pour l'ensemble et par territoire d'un niveau
 
         Valeurs brutes pour la coordination. Pour tout autre rôle, chaque effectif est décalé
-        par la méthode de la clé de cellule (2 au plus dans 95 % des cas, 8 au plus, toujours
+        par la méthode de la clé de cellule (2 au plus dans 19 cas sur 20, 8 au plus, toujours
         du même écart pour les mêmes signalements), ceux de 1 à K-1 sont masqués (« < K »),
         les valeurs qui reposent sur un effectif masqué aussi (« s »), et la période est un
         mois, un trimestre ou une année civils (from le premier jour, to le dernier), ou tout

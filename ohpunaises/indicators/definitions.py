@@ -85,12 +85,12 @@ class Indicator:
 # (docs/privacy.md); the coordination reads every figure as it is.
 _PERTURBED = _l(
     "Pour les lecteurs autres que la coordination : effectif décalé d'un petit écart aléatoire, "
-    "toujours le même pour les mêmes signalements (2 au plus dans 95 % des cas, 8 au plus), "
+    "toujours le même pour les mêmes signalements (2 au plus dans 19 cas sur 20, 8 au plus), "
     "masqué (« < K ») de 1 à K-1."
 )
 _FROM_PERTURBED = _l(
     "Pour les lecteurs autres que la coordination : calculé à partir des effectifs décalés (2 au "
-    "plus dans 95 % des cas, 8 au plus), masqué (« s ») quand l'un d'eux l'est."
+    "plus dans 19 cas sur 20, 8 au plus), masqué (« s ») quand l'un d'eux l'est."
 )
 _EXACT_WITH_BASIS = _l(
     "Exact ; pour les lecteurs autres que la coordination, masqué (« s ») quand l'effectif sur "
