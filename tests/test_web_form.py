@@ -293,6 +293,17 @@ def test_a_stale_follow_up_is_refused(app, web, accounts):
     assert stored(app)[0].status == "lost"
 
 
+@pytest.mark.parametrize("version", ["9" * 5000, "²", "-1", ""])
+def test_a_version_that_is_no_number_is_a_stale_follow_up_not_an_error(app, web, accounts, version):
+    report_id = create_by_api(accounts)
+    client = web("agent")
+    token = hidden(client.get("/mes-signalements").get_data(as_text=True), "csrf_token")
+    data = {"csrf_token": token, "version": version, "status": "lost"}
+    response = client.post(f"/mes-signalements/{report_id}/suivi", data=data)
+    assert response.status_code == 409
+    assert stored(app)[0].status == "ongoing"
+
+
 def test_another_structures_report_cannot_be_followed_up(app, web, accounts):
     report_id = create_by_api(accounts, "agent_b")
     client = web("agent")

@@ -251,7 +251,8 @@ def follow_up(report_id):
     version = request.form.get("version", "")  # the form's If-Match
     try:
         data = ReportUpdateSchema().load(follow_up_data(request.form))
-        expected = int(version) if version.isascii() and version.isdigit() else 0
+        readable = version.isascii() and version.isdigit() and len(version) < 10
+        expected = int(version) if readable else 0  # 0: no report has it (stale)
         reports.update_report(actor, report_id, data, expected)
     except ma.ValidationError as error:
         messages = [m for ms in schema_errors(error.messages).values() for m in ms]
