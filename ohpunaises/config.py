@@ -4,7 +4,9 @@ import os
 import re
 import secrets
 import time
+from email.policy import default as email_policy
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from .ratelimits import storage_uri
 
@@ -149,6 +151,17 @@ def _origins(env, name):
     return tuple(origins)
 
 
+def _base_url(env):
+    url = (env.get("OHPUNAISES_BASE_URL") or "").rstrip("/")
+    scheme, _, rest = url.partition("://")
+    if url and (scheme not in ("http", "https") or not rest or "'" in url or " " in url):
+        raise ConfigError(
+            f"OHPUNAISES_BASE_URL attend une adresse comme https://ohpunaises.exemple.fr "
+            f"(reçu : {url!r})."
+        )
+    return url or None
+
+
 SETTINGS_FILE = "settings.env"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -193,6 +206,69 @@ def _choice(env, name, choices, default):
     if value not in choices:
         raise ConfigError(f"{name} doit valoir {', '.join(choices)} (reçu : {value!r}).")
     return value
+
+
+SMTP_PORTS = {"smtp": 25, "smtps": 465}
+SMTP_FORM = "smtp://[identifiant[:mot de passe]@]hôte[:port] ou smtps://…"
+
+
+def _smtp_server(env) -> dict | None:
+    """OHPUNAISES_SMTP_URL as {scheme, host, port, username, password}; None when unset.
+
+    `smtps://` speaks TLS from the first byte (port 465 by default); `smtp://` (port 25)
+    moves to TLS with STARTTLS when the server offers it (`mail.py` says when it must).
+    The identifier and password are URL-encoded in the address, and ASCII (smtplib's AUTH).
+    """
+    raw = env.get("OHPUNAISES_SMTP_URL") or ""
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    shown, port = _without_password(parts), _smtp_port(parts)
+    extra = parts.path.strip("/") or parts.query or parts.fragment
+    if parts.scheme not in SMTP_PORTS or not parts.hostname or not port or extra:
+        raise ConfigError(f"OHPUNAISES_SMTP_URL doit être {SMTP_FORM} (reçu : {shown!r}).")
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password or "") if username else None
+    if not f"{username or ''}{password or ''}".isascii():
+        raise ConfigError(
+            "OHPUNAISES_SMTP_URL : l'identifiant et le mot de passe doivent être en ASCII "
+            f"(reçu : {shown!r})."
+        )
+    server = {"scheme": parts.scheme, "host": parts.hostname, "port": port}
+    return {**server, "username": username, "password": password}
+
+
+def _smtp_port(parts) -> int | None:
+    """The address's port, else its scheme's; None when it is not a port."""
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    return SMTP_PORTS.get(parts.scheme) if port is None else port or None
+
+
+def _without_password(parts) -> str:
+    """The address as an error may show it: never its password."""
+    if parts.password is None:
+        return parts.geturl()
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
+DEFAULT_MAIL_FROM = "Oh Punaises! <ne-pas-repondre@localhost>"
+
+
+def _mail_from(env) -> str:
+    """OHPUNAISES_MAIL_FROM, one address with its domain (a display name is welcome)."""
+    raw = env.get("OHPUNAISES_MAIL_FROM") or DEFAULT_MAIL_FROM
+    header = email_policy.header_factory("from", raw)
+    addresses = header.addresses
+    whole = len(addresses) == 1 and addresses[0].username and addresses[0].domain
+    if header.defects or not whole:
+        raise ConfigError(
+            "OHPUNAISES_MAIL_FROM doit être une adresse comme "
+            f"« Oh Punaises! <ne-pas-repondre@exemple.fr> » (reçu : {raw!r})."
+        )
+    return str(addresses[0])
 
 
 def load_settings(instance_path: str, env=None) -> dict:
@@ -252,6 +328,8 @@ def load_settings(instance_path: str, env=None) -> dict:
         # The embeddable map is public (suppressed aggregates, no sign-in): off unless asked.
         "EMBED": _flag(env, "OHPUNAISES_EMBED", False),
         "EMBED_ORIGINS": _origins(env, "OHPUNAISES_EMBED_ORIGINS"),
+        # Where the service is reached from outside: the links sent by e-mail start with it.
+        "BASE_URL": _base_url(env),
         # One JSON object per line in production (for a log collector), plain text otherwise.
         "LOG_FORMAT": _choice(
             env,
@@ -260,6 +338,12 @@ def load_settings(instance_path: str, env=None) -> dict:
             "json" if environment == "production" else "text",
         ),
         "LOG_LEVEL": _choice(env, "OHPUNAISES_LOG_LEVEL", LOG_LEVELS, "INFO"),
+        # Outgoing mail (`mail.py`): through this server, else written to instance/mail/.
+        "SMTP_URL": env.get("OHPUNAISES_SMTP_URL") or None,
+        "SMTP_SERVER": _smtp_server(env),
+        "MAIL_FROM": _mail_from(env),
+        # Seconds each step of an SMTP conversation may take before the send fails.
+        "SMTP_TIMEOUT": 10,
     }
 
 

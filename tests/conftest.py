@@ -67,9 +67,17 @@ def environ_for(database_url: str, **extra) -> dict:
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
+def instance_path(tmp_path_factory):
+    """An instance folder of the run's own: messages written without a mail server land there,
+    never in the checkout's."""
+    return str(tmp_path_factory.mktemp("instance"))
+
+
+@pytest.fixture(scope="session")
+def app(database_url, instance_path):
     """The application on a migrated database holding the default territories."""
     app = create_app(environ_for(database_url))
+    app.instance_path = instance_path
     with app.app_context():
         bootstrap.upgrade_schema()
         bootstrap.load_default_territories()
@@ -254,12 +262,13 @@ def accounts(app, client):
 
 
 @pytest.fixture
-def make_app(database_url):
+def make_app(database_url, instance_path):
     """Builds another application on the test database with other settings; disposed after."""
     made = []
 
     def make(url=None, **env):
         other = create_app(environ_for(url or database_url, **env))
+        other.instance_path = instance_path
         made.append(other)
         return other
 
