@@ -1,10 +1,15 @@
 """First start: schema, default territories, default deployment, demo accounts.
 
-Each step goes through its use case as the command-line operator, so that it is audited
-like any other change.
+The shipped territories are Lyon's: they are loaded only into a database holding no
+territory at all, so that a programme opened elsewhere (its territories loaded first, or
+`init --no-default-territories`) never gets Lyon in its lists, totals and maps. Each step
+goes through its use case as the command-line operator, so that it is audited like any other
+change.
 """
 
 import datetime as dt
+import functools
+import json
 from importlib import resources
 
 import flask_migrate
@@ -14,8 +19,9 @@ from .extensions import db
 from .models import Deployment, Territory, User
 from .permissions import Actor
 from .usecases.accounts import create_user
+from .usecases.deployments import create_deployment
 from .usecases.structures import create_structure
-from .usecases.territories import TerritoryFile, load_territories, open_deployment
+from .usecases.territories import TerritoryFile, load_territories
 
 DATA = resources.files("ohpunaises") / "data"
 DEFAULT_TERRITORIES = (
@@ -44,12 +50,18 @@ def upgrade_schema():
     flask_migrate.upgrade()
 
 
-def load_default_territories(progress=None) -> dict[str, int]:
-    """Load each shipped territory level that the database does not hold yet."""
+def territories_loaded() -> int:
+    """How many territories the database holds, of any level."""
+    return db.session.scalar(sa.select(sa.func.count(Territory.id)))
+
+
+def load_default_territories(progress=None) -> dict[str, int] | None:
+    """Load the shipped Lyon territories, each level, into a database holding no territory;
+    None (nothing loaded) when it holds some already, whatever their country or level."""
+    if territories_loaded():
+        return None
     loaded = {}
     for level, filename in DEFAULT_TERRITORIES:
-        if db.session.scalar(sa.select(sa.func.count()).where(Territory.level == level)):
-            continue
         source = TerritoryFile(
             DATA / filename,
             level,
@@ -62,27 +74,55 @@ def load_default_territories(progress=None) -> dict[str, int]:
     return loaded
 
 
+@functools.cache
+def shipped_commune_codes() -> tuple[str, ...]:
+    """The codes of the communes of the shipped file (the Métropole de Lyon)."""
+    _level, filename = DEFAULT_TERRITORIES[0]
+    features = json.loads((DATA / filename).read_text(encoding="utf-8"))["features"]
+    return tuple(sorted(feature["properties"]["code_insee"] for feature in features))
+
+
 def ensure_default_deployment() -> Deployment | None:
-    """The first deployment covers every commune loaded, when none exists yet."""
+    """The default deployment over the shipped Lyon communes loaded, when no deployment
+    exists yet and some of them are loaded."""
     if db.session.scalar(sa.select(sa.func.count(Deployment.id))):
         return None
-    communes = db.session.scalars(sa.select(Territory).where(Territory.level == "commune")).all()
-    return open_deployment(Actor.operator(), DEFAULT_DEPLOYMENT, communes)
+    codes = db.session.scalars(
+        sa.select(Territory.code)
+        .where(Territory.level == "commune", Territory.code.in_(shipped_commune_codes()))
+        .order_by(Territory.code)
+    ).all()
+    if not codes:
+        return None
+    return create_deployment(Actor.operator(), DEFAULT_DEPLOYMENT, codes)
+
+
+def demo_communes_loaded() -> bool:
+    """Whether the communes of the demo structures (in Lyon's Métropole) are all loaded."""
+    wanted = {commune for _name, _kind, commune in DEMO_STRUCTURES}
+    found = db.session.scalars(
+        sa.select(Territory.code).where(Territory.level == "commune", Territory.code.in_(wanted))
+    ).all()
+    return set(found) == wanted
 
 
 def create_demo_accounts() -> list[tuple[str, str, str]]:
-    """Demo structures and one account per role, on a database without any account.
+    """One demo account per role, on a database without any account: those without a
+    structure always, the structure-bound ones (and their demo structures) only when the
+    demo communes are loaded.
 
     Returns (role, email, password) for each account created; passwords are not kept.
     """
-    has_users = db.session.scalar(sa.select(sa.func.count(User.id)))
-    has_communes = db.session.scalar(sa.select(Territory.id).where(Territory.level == "commune"))
-    if has_users or not has_communes:
+    if db.session.scalar(sa.select(sa.func.count(User.id))):
         return []
     operator = Actor.operator()
-    structures = [_demo_structure(operator, *spec) for spec in DEMO_STRUCTURES]
+    structures = None
+    if demo_communes_loaded():
+        structures = [_demo_structure(operator, *spec) for spec in DEMO_STRUCTURES]
     logins = []
     for role, email, name, structure_index in DEMO_ACCOUNTS:
+        if structure_index is not None and structures is None:
+            continue
         structure = structures[structure_index] if structure_index is not None else None
         _user, password = create_user(
             operator, email, role, structure.id if structure else None, display_name=name
@@ -92,8 +132,5 @@ def create_demo_accounts() -> list[tuple[str, str, str]]:
 
 
 def _demo_structure(operator: Actor, name, kind, commune_code):
-    communes = sa.select(Territory.code).where(Territory.level == "commune")
-    code = db.session.scalar(communes.where(Territory.code == commune_code))
-    code = code or db.session.scalar(communes.order_by(Territory.code))
-    data = {"name": name, "kind": kind, "commune": code, "onboarded_on": dt.date.today()}
+    data = {"name": name, "kind": kind, "commune": commune_code, "onboarded_on": dt.date.today()}
     return create_structure(operator, data, demo=True)

@@ -22,7 +22,8 @@ from .errors import DomainError
 from .permissions import Actor
 from .schemas import storable
 from .territories import LEVELS, MAX_FILE_MEGABYTES
-from .usecases import accounts, retention, structures, territories
+from .usecases import accounts, partners, people, retention, structures, territories
+from .usecases import deployments as deployment_cases
 from .usecases import exports as export_cases
 from .vocabulary import ROLES, SOURCES, STATUSES, STRUCTURE_KINDS
 
@@ -136,23 +137,46 @@ def list_territories(level):
 
 
 @click.command("init", cls=Command)
+@click.option(
+    "--no-default-territories",
+    "no_default",
+    is_flag=True,
+    help="Ne charge pas les territoires de Lyon livrés et n'ouvre pas le déploiement par défaut "
+    "(programme ouvert ailleurs).",
+)
 @with_appcontext
-def init_command():
+def init_command(no_default):
     """Prépare la base : schéma, territoires par défaut, comptes de démonstration."""
     from flask import current_app
 
     click.echo(_("Mise à jour du schéma de la base…"))
     bootstrap.upgrade_schema()
-    for level, count in bootstrap.load_default_territories().items():
-        click.echo(_("Territoires chargés : %(n)d (%(level)s).", n=count, level=level))
-    if bootstrap.ensure_default_deployment():
-        click.echo(_("Déploiement créé : %(name)s.", name=bootstrap.DEFAULT_DEPLOYMENT))
+    if not no_default:
+        _load_default_territories()
     if current_app.config["DEMO"]:
         logins = bootstrap.create_demo_accounts()
-        if logins:  # only on the first start, so that a newcomer sees living data
+        # Only on the first start, and where the demo structures are: a newcomer sees living
+        # data, and a programme opened elsewhere gets no synthetic reports.
+        if logins and bootstrap.demo_communes_loaded():
             demo.create_with_progress(demo.INIT_REPORTS)
         _print_demo_logins(logins)
     click.echo(_("Base prête."))
+
+
+def _load_default_territories():
+    loaded = bootstrap.load_default_territories()
+    if loaded is None:
+        click.echo(
+            _(
+                "Territoires déjà chargés (%(n)d) : les territoires de Lyon livrés ne sont pas "
+                "chargés.",
+                n=bootstrap.territories_loaded(),
+            )
+        )
+    for level, count in (loaded or {}).items():
+        click.echo(_("Territoires chargés : %(n)d (%(level)s).", n=count, level=level))
+    if bootstrap.ensure_default_deployment():
+        click.echo(_("Déploiement créé : %(name)s.", name=bootstrap.DEFAULT_DEPLOYMENT))
 
 
 def _print_demo_logins(logins):
@@ -189,6 +213,41 @@ def create_structure(name, kind, commune, onboarded):
     click.echo(structure.id)
 
 
+@structures_cli.command("list")
+@click.option(
+    "--deployment",
+    "deployment_id",
+    type=click.IntRange(1, 2**31 - 1),
+    help="Numéro du déploiement.",
+)
+@click.option("--active/--inactive", default=None, help="Seulement les actives, ou les inactives.")
+def list_structures(deployment_id, active):
+    """Liste les structures : type, commune, déploiement, comptes actifs, dernier signalement."""
+    filters = {"deployment_id": deployment_id, "active": active}
+    found = partners.list_partners(Actor.operator(), filters)
+    click.echo(
+        f"{'id':>5} {'nom':<30} {'type':<15} {'commune':<22} {'déploiement':<20} {'active':<6} "
+        f"{'entrée':<10} {'personnes':>9} {'dernier signalement'}"
+    )
+    for partner in found:
+        click.echo(_structure_line(partner))
+    click.echo(_("%(n)d structure(s).", n=len(found)))
+
+
+def _structure_line(partner) -> str:
+    structure = partner.structure
+    commune = f"{structure.commune.code} {structure.commune.name}"
+    deployment = structure.deployment
+    deployment = f"{deployment.id} {deployment.name}" if deployment is not None else "—"
+    active = _("oui") if structure.active else _("non")
+    last = partner.last_report.isoformat() if partner.last_report else "—"
+    return (
+        f"{structure.id:>5} {structure.name[:30]:<30} {structure.kind:<15} {commune[:22]:<22} "
+        f"{deployment[:20]:<20} {active:<6} {structure.onboarded_on.isoformat():<10} "
+        f"{partner.people:>9} {last}"
+    )
+
+
 @users_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--role", type=click.Choice(list(ROLES)), required=True)
@@ -209,6 +268,68 @@ def create_user(email, role, structure_id, password, display_name):
         click.echo(_("Mot de passe (affiché une seule fois) : %(password)s", password=drawn))
 
 
+@users_cli.command("list")
+@click.option("--role", type=click.Choice(list(ROLES)), help="Seulement ce rôle.")
+@click.option("--structure", "structure_id", type=click.IntRange(1, 2**31 - 1))
+@click.option("--status", type=click.Choice(people.STATUSES), help="active, pending ou inactive.")
+def list_users(role, structure_id, status):
+    """Liste les comptes : numéro, adresse, rôle, structure, état, dernière connexion."""
+    filters = {"role": role, "structure_id": structure_id, "status": status}
+    found = people.list_people(Actor.operator(), filters)
+    click.echo(f"{'id':>6} {'adresse':<40} {'rôle':<14} {'structure':>9} {'état':<9} connexion")
+    for user in found:
+        status = "inactive" if not user.active else "pending" if user.pending else "active"
+        login = user.last_login_at.date().isoformat() if user.last_login_at else "-"
+        structure = user.structure_id or "-"
+        click.echo(
+            f"{user.id:>6} {user.email[:40]:<40} {user.role:<14} {structure:>9} {status:<9} {login}"
+        )
+    click.echo(_("%(n)d compte(s).", n=len(found)))
+
+
+@users_cli.command("deactivate")
+@click.option("--email", required=True)
+def deactivate_user(email):
+    """Désactive un compte : ses sessions et ses jetons s'arrêtent aussitôt."""
+    user = accounts.find_user(checked_text(email.strip().lower(), "--email", 254))
+    people.set_active(Actor.operator(), user.id, False)
+    click.echo(_("Compte désactivé : %(email)s.", email=user.email))
+
+
+@users_cli.command("invite")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(list(ROLES)), required=True)
+@click.option("--structure", "structure_id", type=click.IntRange(1, 2**31 - 1))
+@click.option(
+    "--deployment",
+    "deployment_ids",
+    type=click.IntRange(1, 2**31 - 1),
+    multiple=True,
+    help="Déploiement vu par le compte (coordination, institution, évaluation) ; répétable.",
+)
+@click.option("--name", "display_name", default="", help="Nom affiché.")
+@click.option("--language", type=click.Choice(people.LANGUAGES), default="fr", show_default=True)
+def invite_user(email, role, structure_id, deployment_ids, display_name, language):
+    """Invite une personne par courriel ; sans serveur de messagerie, affiche le lien."""
+    data = {
+        "email": checked_text(email, "--email", 254),
+        "role": role,
+        "structure_id": structure_id,
+        "deployment_ids": list(deployment_ids),
+        "display_name": checked_text(display_name, "--name", 120),
+        "language": language,
+    }
+    sent = people.invite(Actor.operator(), data, people.public_address())
+    click.echo(_("Compte invité : %(email)s (%(role)s).", email=sent.user.email, role=role))
+    if sent.error:
+        click.echo(_("Envoi échoué : %(error)s", error=sent.error), err=True)
+    else:
+        click.echo(_("Message : %(where)s", where=sent.delivered))
+    if sent.show_link:
+        click.echo(_("Lien d'invitation (à ne transmettre qu'à la personne) :"))
+        click.echo(sent.url)
+
+
 @tokens_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--name", default="", help="À quoi sert ce jeton.")
@@ -226,6 +347,53 @@ def create_token(email, name, days):
         )
     )
     click.echo(token)
+
+
+deployments_cli = CommandGroup("deployments", help="Déploiements : villes et territoires.")
+
+
+@deployments_cli.command("create")
+@click.option("--name", required=True, help="Nom du déploiement.")
+@click.option(
+    "--territory",
+    "codes",
+    multiple=True,
+    required=True,
+    help="Code d'un territoire chargé (répétable : --territory 69123 --territory 69266).",
+)
+@click.option("--started", type=click.DateTime(["%Y-%m-%d"]), help="Date de début (AAAA-MM-JJ).")
+def create_deployment(name, codes, started):
+    """Ouvre un déploiement ; son numéro est seul sur la dernière ligne."""
+    name = checked_text(name.strip(), "--name", 200, minimum=1)
+    codes = [checked_text(code.strip(), "--territory", 20, minimum=1) for code in codes]
+    started_on = started.date() if started else None
+    deployment = deployment_cases.create_deployment(Actor.operator(), name, codes, started_on)
+    click.echo(
+        _(
+            "Déploiement ouvert : %(name)s (%(territories)d territoire(s), "
+            "%(structures)d structure(s)).",
+            name=deployment.name,
+            territories=len(deployment.territories),
+            structures=deployment_cases.structures_count(deployment),
+        )
+    )
+    click.echo(deployment.id)
+
+
+@deployments_cli.command("list")
+def list_deployments():
+    """Liste les déploiements : numéro, nom, début, territoires, structures, personnes."""
+    found = deployment_cases.list_deployments(Actor.operator())
+    click.echo(
+        f"{'id':>5} {'nom':<30} {'début':<10} {'territoires':>11} {'structures':>10} "
+        f"{'personnes':>9}"
+    )
+    for row in found:
+        click.echo(
+            f"{row.id:>5} {row.name[:30]:<30} {row.started_on.isoformat():<10} "
+            f"{row.territories:>11} {row.structures:>10} {row.people:>9}"
+        )
+    click.echo(_("%(n)d déploiement(s).", n=len(found)))
 
 
 export_cli = CommandGroup("export", help="Exports CSV.")
@@ -329,6 +497,7 @@ COMMANDS = (
     init_command,
     demo.demo_command,
     structures_cli,
+    deployments_cli,
     users_cli,
     tokens_cli,
     export_cli,

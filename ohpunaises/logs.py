@@ -2,11 +2,12 @@
 
 In production each line is a JSON object on stderr: time, level, event, the request id,
 and the event's fields. A request's line gives its method, path (never the query string,
-which may carry personal data), status, duration in ms, and the account's id and role
-once known. Events such as a refused sign-in or an export add their own fields, never a
-password, a token, an e-mail address or a note. Requests slower than `SLOW_SECONDS` are
-logged as warnings. Every response carries `X-Request-ID`: the client's own when it is
-a short printable one, else a new one, which the error page shows so that it can be quoted.
+which may carry personal data, nor a link's secret), status, duration in ms, and the
+account's id and role once known. Events such as a refused sign-in or an export add their
+own fields, never a password, a token, an e-mail address or a note. Requests slower than
+`SLOW_SECONDS` are logged as warnings. Every response carries `X-Request-ID`: the client's own
+when it is a short printable one, else a new one, which the error page shows so that it can be
+quoted.
 """
 
 import datetime as dt
@@ -17,7 +18,7 @@ import sys
 import time
 import uuid
 
-from flask import g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 
 LOGGER = logging.getLogger("ohpunaises")
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -107,6 +108,15 @@ def request_id() -> str | None:
     return g.get("request_id") if has_request_context() else None
 
 
+def logged_path() -> str:
+    """The request's path, or its route's pattern when the path holds a secret (a link's
+    token: views flagged `secret_path`)."""
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if getattr(view, "secret_path", False) and request.url_rule is not None:
+        return request.url_rule.rule
+    return request.path
+
+
 def start_request():
     given = request.headers.get(REQUEST_ID_HEADER, "")
     g.request_id = given if VALID_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
@@ -121,7 +131,7 @@ def finish_request(response):
     user = g.get("_login_user")  # only if the request loaded it: logging costs no query
     fields = {
         "method": request.method,
-        "path": request.path,
+        "path": logged_path(),
         "status": response.status_code,
         "duration_ms": round(seconds * 1000, 1),
         "user_id": getattr(user, "id", None),

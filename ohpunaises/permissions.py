@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from .errors import Forbidden
-from .models import Structure
+from .models import Deployment, Structure, User, user_deployments
 from .vocabulary import ROLES
 
 
@@ -94,17 +94,40 @@ ACTIONS = (
         ),
     ),
     Action(
+        "partner.list",
+        _l("Lister les partenaires, avec leurs contacts et leur activité"),
+        _grants(Scope.DEPLOYMENTS, "coordinator", operator=Scope.ALL),
+    ),
+    Action(
         "structure.create",
         _l("Créer une structure"),
         _grants(Scope.DEPLOYMENTS, "coordinator", operator=Scope.ALL),
     ),
     Action(
-        "structure.update", _l("Modifier une structure"), _grants(Scope.DEPLOYMENTS, "coordinator")
+        "structure.update",
+        _l("Modifier, désactiver ou réactiver une structure"),
+        _grants(Scope.DEPLOYMENTS, "coordinator", operator=Scope.ALL),
+    ),
+    Action(
+        "user.read",
+        _l("Lire les comptes et les invitations"),
+        _grants(
+            Scope.DEPLOYMENTS, "coordinator", partner_admin=Scope.STRUCTURE, operator=Scope.ALL
+        ),
     ),
     Action(
         "user.create",
-        _l("Créer un compte"),
-        _grants(Scope.DEPLOYMENTS, "coordinator", operator=Scope.ALL),
+        _l("Inviter ou créer un compte"),
+        _grants(
+            Scope.DEPLOYMENTS, "coordinator", partner_admin=Scope.STRUCTURE, operator=Scope.ALL
+        ),
+    ),
+    Action(
+        "user.update",
+        _l("Désactiver, réactiver un compte, changer son rôle, renvoyer une invitation"),
+        _grants(
+            Scope.DEPLOYMENTS, "coordinator", partner_admin=Scope.STRUCTURE, operator=Scope.ALL
+        ),
     ),
     Action("account.read", _l("Lire son compte"), _grants(Scope.OWN, *SIGNED_IN)),
     Action(
@@ -118,8 +141,20 @@ ACTIONS = (
             operator=Scope.ALL,
         ),
     ),
-    Action("token.read", _l("Lister ses jetons d'API"), _grants(Scope.OWN, *SIGNED_IN)),
-    Action("token.revoke", _l("Révoquer un de ses jetons d'API"), _grants(Scope.OWN, *SIGNED_IN)),
+    Action(
+        "token.read",
+        _l("Lister les jetons d'API (les siens, ou ceux des comptes de son périmètre)"),
+        _grants(
+            Scope.OWN, *SIGNED_IN, partner_admin=Scope.STRUCTURE, coordinator=Scope.DEPLOYMENTS
+        ),
+    ),
+    Action(
+        "token.revoke",
+        _l("Révoquer un jeton d'API (le sien, ou ceux des comptes de son périmètre)"),
+        _grants(
+            Scope.OWN, *SIGNED_IN, partner_admin=Scope.STRUCTURE, coordinator=Scope.DEPLOYMENTS
+        ),
+    ),
     Action(
         "training.create",
         _l("Enregistrer une formation ou une sensibilisation"),
@@ -133,7 +168,14 @@ ACTIONS = (
     Action("territory.read", _l("Lire les territoires"), _grants(Scope.ALL, *SIGNED_IN, OPERATOR)),
     Action("territory.load", _l("Charger des territoires"), _grants(Scope.ALL, OPERATOR)),
     Action(
-        "deployment.manage", _l("Ouvrir ou modifier un déploiement"), _grants(Scope.ALL, OPERATOR)
+        "deployment.read",
+        _l("Lire les déploiements"),
+        _grants(Scope.DEPLOYMENTS, "coordinator", operator=Scope.ALL),
+    ),
+    Action(
+        "deployment.manage",
+        _l("Ouvrir ou modifier un déploiement, y rattacher des comptes"),
+        _grants(Scope.DEPLOYMENTS, "coordinator", operator=Scope.ALL),
     ),
     Action(
         "indicator.read",
@@ -337,6 +379,37 @@ def covers(actor: Actor, action: str, structure) -> bool:
     if scope is Scope.STRUCTURE:
         return structure.id == actor.structure_id
     return False
+
+
+def users_within(actor: Actor, action: str):
+    """A condition on `User` selecting the accounts `action` reaches for `actor`: those of the
+    structures it reaches and, scoped by deployments, the accounts without a structure
+    attached to one of the actor's deployments."""
+    scope = actor.check(action)
+    if scope is Scope.ALL or (scope is Scope.DEPLOYMENTS and actor.deployment_ids is None):
+        return sa.true()
+    if scope is Scope.OWN:
+        return User.id == actor.user_id
+    in_structures = User.structure_id.in_(
+        sa.select(Structure.id).where(structures_within(actor, action)).correlate(None)
+    )
+    if scope is Scope.STRUCTURE:
+        return in_structures
+    attached = sa.exists().where(
+        user_deployments.c.user_id == User.id,
+        user_deployments.c.deployment_id.in_(actor.deployment_ids),
+    )
+    return sa.or_(in_structures, sa.and_(User.structure_id.is_(None), attached))
+
+
+def deployments_within(actor: Actor, action: str):
+    """A condition on `Deployment` selecting the deployments `action` reaches for `actor`."""
+    scope = actor.check(action)
+    if scope is Scope.ALL or (scope is Scope.DEPLOYMENTS and actor.deployment_ids is None):
+        return sa.true()
+    if scope is Scope.DEPLOYMENTS:
+        return Deployment.id.in_(actor.deployment_ids)
+    return sa.false()
 
 
 def outranks(role: str, other: str) -> bool:

@@ -16,6 +16,7 @@ from .vocabulary import (
     COST_PAYERS,
     HOUSING,
     INFESTATION_LEVELS,
+    ROLES,
     SOURCES,
     STATUSES,
     STRUCTURE_KINDS,
@@ -383,6 +384,13 @@ class FeatureCollectionSchema(Schema):
     features = ma.fields.List(ma.fields.Nested(FeatureSchema))
 
 
+class ContactSchema(Schema):
+    name = Text(allow_none=True)
+    function = Text(allow_none=True)
+    email = Text(allow_none=True)
+    phone = Text(allow_none=True)
+
+
 class StructureSchema(Schema):
     id = ma.fields.Integer()
     name = Text()
@@ -393,6 +401,11 @@ class StructureSchema(Schema):
     trained_on = ma.fields.Date(allow_none=True)
     active = ma.fields.Boolean()
     is_demo = ma.fields.Boolean()
+    contact = ma.fields.Nested(
+        ContactSchema,
+        allow_none=True,
+        metadata={"description": "La personne à contacter (coordination seulement)"},
+    )
 
 
 class StructureUpdateSchema(Schema):
@@ -402,6 +415,10 @@ class StructureUpdateSchema(Schema):
     onboarded_on = ma.fields.Date(validate=check_date)
     trained_on = optional(ma.fields.Date(validate=check_date))
     active = ma.fields.Boolean()
+    contact_name = optional(Text(validate=length(maximum=120)))
+    contact_function = optional(Text(validate=length(maximum=120)))
+    contact_email = optional(ma.fields.Email(validate=length(maximum=254)))
+    contact_phone = optional(Text(validate=length(maximum=40)))
 
 
 class StructureCreateSchema(StructureUpdateSchema):
@@ -462,3 +479,128 @@ class TokenSchema(Schema):
 
 class TokenCreatedSchema(TokenSchema):
     token = Text(metadata={"description": "Affiché une seule fois"})
+
+
+# People ----------------------------------------------------------------------------------------
+
+
+class UserSchema(Schema):
+    id = ma.fields.Integer()
+    email = Text()
+    display_name = Text()
+    role = Text()
+    structure_id = ma.fields.Integer(allow_none=True)
+    deployments = ma.fields.List(ma.fields.Integer(), metadata={"description": "Aucun : tous"})
+    status = Text(metadata={"description": "active, pending (invitation en attente), inactive"})
+    language = Text()
+    created_at = ma.fields.AwareDateTime()
+    last_login_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class RoleFields(Schema):
+    role = choice(ROLES)
+    structure_id = optional(ma.fields.Integer(strict=True, validate=within(1, 2**31 - 1)))
+    deployment_ids = ma.fields.List(
+        ma.fields.Integer(strict=True, validate=within(1, 2**31 - 1)),
+        validate=length(maximum=100),
+        metadata={"description": "Coordination, institutions, évaluation ; aucun : tous"},
+    )
+
+
+class InvitationCreateSchema(RoleFields):
+    email = ma.fields.Email(required=True, validate=length(maximum=254))
+    role = choice(ROLES, required=True)
+    display_name = Text(load_default="", validate=length(maximum=120))
+    language = choice({"fr": "fr", "en": "en"}, load_default="fr")
+
+
+class UserUpdateSchema(RoleFields):
+    active = ma.fields.Boolean()
+
+
+class InvitationSchema(Schema):
+    user = ma.fields.Nested(UserSchema)
+    expires_at = ma.fields.AwareDateTime()
+    sent = ma.fields.Boolean(metadata={"description": "Le message est parti"})
+    error = Text(allow_none=True, metadata={"description": "Pourquoi l'envoi a échoué"})
+    link = Text(
+        allow_none=True,
+        metadata={
+            "description": "Le lien, quand aucun serveur de messagerie n'est réglé ou "
+            "que l'envoi a échoué ; à ne transmettre qu'à la personne"
+        },
+    )
+
+
+# Deployments -----------------------------------------------------------------------------------
+
+
+def check_start(value):
+    if value < EARLIEST_DATE or value > dt.date.today() + dt.timedelta(days=366):
+        raise ma.ValidationError(_("Date hors de la plage permise (2000 à dans un an)."))
+
+
+class DeploymentSummarySchema(Schema):
+    id = ma.fields.Integer()
+    name = Text()
+    started_on = ma.fields.Date()
+    territories = ma.fields.Integer(metadata={"description": "Nombre de territoires couverts"})
+    structures = ma.fields.Integer(metadata={"description": "Nombre de structures"})
+    people = ma.fields.Integer(metadata={"description": "Nombre de comptes rattachés"})
+
+
+class DeploymentTerritorySchema(Schema):
+    code = Text()
+    name = Text()
+    level = Text()
+
+
+class AttachedPersonSchema(Schema):
+    id = ma.fields.Integer()
+    email = Text()
+    display_name = Text()
+    role = Text()
+
+
+class DeploymentSchema(Schema):
+    id = ma.fields.Integer()
+    name = Text()
+    started_on = ma.fields.Date()
+    territories = ma.fields.List(ma.fields.Nested(DeploymentTerritorySchema))
+    structures = ma.fields.Integer(metadata={"description": "Nombre de structures"})
+    people = ma.fields.List(
+        ma.fields.Nested(AttachedPersonSchema),
+        metadata={"description": "Les comptes rattachés : ils ne voient que leurs déploiements"},
+    )
+
+
+class DeploymentUpdateSchema(Schema):
+    name = Text(validate=length(1, 200))
+    started_on = ma.fields.Date(validate=check_start)
+    territories = ma.fields.List(
+        Text(validate=length(1, 20)),
+        validate=length(1, 5000),
+        metadata={"description": "Codes des territoires chargés ; remplace la liste entière"},
+    )
+
+
+class DeploymentCreateSchema(DeploymentUpdateSchema):
+    name = Text(required=True, validate=length(1, 200))
+    started_on = ma.fields.Date(
+        validate=check_start, metadata={"description": "Aujourd'hui par défaut"}
+    )
+    territories = ma.fields.List(
+        Text(validate=length(1, 20)),
+        required=True,
+        validate=length(1, 5000),
+        metadata={"description": "Codes des territoires chargés"},
+    )
+
+
+class DeploymentPeopleSchema(Schema):
+    user_ids = ma.fields.List(
+        ma.fields.Integer(strict=True, validate=within(1, 2**31 - 1)),
+        required=True,
+        validate=length(1, 100),
+        metadata={"description": "Comptes sans structure : coordination, institution, évaluation"},
+    )

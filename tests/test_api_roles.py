@@ -38,6 +38,31 @@ MATRIX = {
     # DESIGN §3: every role reads indicators, suppressed for all but the coordination.
     ("GET", "/api/v1/indicators?level=commune"): (401, 200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/indicators/definitions"): (401, 200, 200, 200, 200, 200, 200),
+    # DESIGN §3: people are administered by coordinators and, for their agents, partner admins.
+    # {user} is the agent of structure A; {pending}, an agent of A invited by the coordinator.
+    ("GET", "/api/v1/users"): (401, 403, 200, 200, 403, 403, 403),
+    ("GET", "/api/v1/users/{user}"): (401, 403, 200, 200, 403, 403, 403),
+    ("PATCH", "/api/v1/users/{user}"): (401, 403, 200, 200, 403, 403, 403),
+    ("GET", "/api/v1/users/{user}/tokens"): (401, 200, 200, 200, 404, 404, 404),
+    ("POST", "/api/v1/invitations"): (401, 403, 201, 201, 403, 403, 403),
+    ("POST", "/api/v1/users/{pending}/invitation"): (401, 403, 201, 201, 403, 403, 403),
+    ("DELETE", "/api/v1/users/{pending}/invitation"): (401, 403, 204, 204, 403, 403, 403),
+    # DESIGN §3: coordinators manage deployments. {deployment} is the default one (Lyon); the
+    # bodies are refused or change nothing, so that no deployment outlives the test.
+    ("GET", "/api/v1/deployments"): (401, 403, 403, 200, 403, 403, 403),
+    ("POST", "/api/v1/deployments"): (401, 403, 403, 422, 403, 403, 403),
+    ("GET", "/api/v1/deployments/{deployment}"): (401, 403, 403, 200, 403, 403, 403),
+    ("PATCH", "/api/v1/deployments/{deployment}"): (401, 403, 403, 200, 403, 403, 403),
+    ("POST", "/api/v1/deployments/{deployment}/people"): (401, 403, 403, 404, 403, 403, 403),
+    ("DELETE", "/api/v1/deployments/{deployment}/people/{user}"): (
+        401,
+        403,
+        403,
+        404,
+        403,
+        403,
+        403,
+    ),
 }
 
 BODIES = {
@@ -52,6 +77,11 @@ BODIES = {
         "participants": 12,
     },
     ("POST", "/api/v1/tokens"): {"name": "essai"},
+    ("PATCH", "/api/v1/users/{user}"): {"active": True},
+    ("POST", "/api/v1/invitations"): {"email": "invitee@example.org", "role": "agent"},
+    ("POST", "/api/v1/deployments"): {"name": "Essai", "territories": ["99999"]},
+    ("PATCH", "/api/v1/deployments/{deployment}"): {"name": "Métropole de Lyon"},
+    ("POST", "/api/v1/deployments/{deployment}/people"): {"user_ids": [2147483647]},
 }
 
 CASES = [
@@ -65,14 +95,32 @@ CASES = [
 def test_role_matrix(accounts, method, url, role, expected):
     agent = accounts["agent"]
     report = agent.post("/api/v1/reports", json=SMALLEST).get_json()["id"]
-    path = url.format(report=report, structure=agent.structure_id)
+    pending = invited(accounts) if "{pending}" in url else None
+    deployment = accounts["coordinator"].get("/api/v1/deployments").get_json()[0]["id"]
+    path = url.format(
+        report=report,
+        structure=agent.structure_id,
+        user=agent.user_id,
+        pending=pending,
+        deployment=deployment,
+    )
     body = dict(BODIES.get((method, url), {}))
-    if role == "coordinator" and url.startswith(("/api/v1/reports", "/api/v1/trainings")):
+    structured = ("/api/v1/reports", "/api/v1/trainings", "/api/v1/invitations")
+    if role == "coordinator" and url.startswith(structured):
         body = with_structure(body, agent.structure_id)
     response = accounts[role].request(method, path, json=body or None, headers={"If-Match": '"1"'})
     assert response.status_code == expected, response.get_json()
     if expected >= 400:
         assert response.content_type == "application/problem+json"
+
+
+def invited(accounts) -> int:
+    """An agent of structure A, invited by the coordinator and still waiting."""
+    body = {"email": "pending@example.org", "role": "agent"}
+    body["structure_id"] = accounts["agent"].structure_id
+    response = accounts["coordinator"].post("/api/v1/invitations", json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["user"]["id"]
 
 
 def with_structure(body, structure_id):
@@ -96,7 +144,10 @@ def test_every_endpoint_of_the_document_is_in_the_matrix(client):
             m,
             u.split("?")[0]
             .replace("{report}", "{report_id}")
-            .replace("{structure}", "{structure_id}"),
+            .replace("{structure}", "{structure_id}")
+            .replace("{user}", "{user_id}")
+            .replace("{pending}", "{user_id}")
+            .replace("{deployment}", "{deployment_id}"),
         )
         for m, u in MATRIX
     }

@@ -9,9 +9,10 @@ from ohpunaises import audit
 from ohpunaises.extensions import db
 from ohpunaises.models import AuditEvent, Territory
 from ohpunaises.permissions import Actor
-from ohpunaises.usecases.territories import open_deployment
+from ohpunaises.usecases.deployments import open_deployment
 
 from .conftest import make_user
+from .test_deployments import drop_opened_deployments
 from .test_web_session import sign_in
 
 
@@ -122,7 +123,11 @@ def test_every_administrative_change_at_the_command_line_is_audited(app, runner,
 
 
 def test_opening_a_deployment_is_audited(app):
-    with app.app_context():
-        communes = db.session.scalars(sa.select(Territory).where(Territory.code == "69123")).all()
-        open_deployment(Actor.operator(), "Essai", communes)
-    assert actions_logged(app) == [("deployment.create", "cli")]
+    # Lyon's communes are in the default deployment already: one of its arrondissements.
+    try:
+        with app.app_context():
+            where = db.session.scalars(sa.select(Territory).where(Territory.code == "69381")).all()
+            open_deployment(Actor.operator(), "Essai", where)
+        assert actions_logged(app) == [("deployment.create", "cli")]
+    finally:
+        drop_opened_deployments(app)  # deployments outlive each test (see conftest)

@@ -34,9 +34,10 @@ def wait_for(url, seconds=30):
 
 
 @contextlib.contextmanager
-def gunicorn(database_url, **env):
-    """The product served for real by gunicorn on a free port; yields its base URL."""
-    port = free_port()
+def gunicorn(database_url, port=None, **env):
+    """The product served for real by gunicorn on `port` (a free one by default), with `env`
+    added to its environment; yields its base URL."""
+    port = port or free_port()
     env = {**os.environ, **environ_for(database_url, **env), "PORT": str(port)}
     env.setdefault("WEB_CONCURRENCY", "2")
     server = subprocess.Popen(

@@ -30,6 +30,9 @@ OPEN = {
     "web.home": "the home page of any account, the sign-in page otherwise",
     "web.service_worker": "the offline worker, loaded before any sign-in",
     "web.form_token": "tells the outbox whether its session still holds",
+    "web.accept_invitation": "the invited person has no password yet: the link's secret is the key",
+    "web.forgotten_password": "asking for a reset link is for who cannot sign in",
+    "web.reset_password": "the reset link's secret is the key",
 }
 # Methods other than GET and their bodies; path parameters are filled from the fixture.
 BODIES = {
@@ -44,7 +47,14 @@ BODIES = {
         "participants": 12,
     },
     ("account.Tokens", "POST"): {"name": "essai", "days": 30},
+    ("people.Invitations", "POST"): {"role": "agent"},
+    ("people.UserItem", "PATCH"): {"role": "agent"},
+    ("deployments.Deployments", "POST"): {"name": "Essai", "territories": ["99999"]},
+    ("deployments.DeploymentItem", "PATCH"): {"name": "Métropole de Lyon"},
+    ("deployments.DeploymentPeople", "POST"): {"user_ids": [2147483647]},
 }
+# Bodies that name structure A whoever sends them.
+SENDS_STRUCTURE = {"people.Invitations", "people.UserItem"}
 FORMS = {
     ("web.new_report", "POST"): {
         "intervention_date": dt.date.today().isoformat(),
@@ -54,6 +64,13 @@ FORMS = {
         "actions": "diagnosis",
     },
     ("web.follow_up", "POST"): {"status": "lost", "version": "1"},
+    ("web.new_training", "POST"): {
+        "held_on": dt.date.today().isoformat(),
+        "kind": "workshop",
+        "participants": "12",
+    },
+    ("web.new_deployment", "POST"): {"name": "Essai", "territories": "99999"},
+    ("web.edit_deployment", "POST"): {"action": "filter"},
 }
 COORDINATOR_SENDS_STRUCTURE = {"reports.Reports", "reports.ReportBatch", "trainings.Trainings"}
 
@@ -102,10 +119,16 @@ def world(app, make_app):
         }
         tokens = {role: issue_token(user)[0] for role, user in users.items()}
         spare = {role: issue_token(user)[1] for role, user in users.items()}
+        # Deactivated, renamed or re-roled by the walk, without cutting the others off.
+        spare_agent = make_user("spare-agent@example.org", "agent", structure)
+        spare_structure = make_structure("Structure Z", "69123", "association")
         db.session.commit()
         ids = {
             "structure": structure.id,
             "spare": {role: record.id for role, record in spare.items()},
+            "user": spare_agent.id,
+            "spare_structure": spare_structure.id,
+            "deployment": structure.deployment_id,
         }
     client = app.test_client()
     report = client.post(
@@ -118,10 +141,18 @@ def world(app, make_app):
     return app, tokens, ids
 
 
+# Routes acting on a whole structure's accounts: walked on a spare structure, so that the
+# accounts of structure A keep signing in.
+ON_SPARE_STRUCTURE = {"web.deactivate_structure", "web.reactivate_structure"}
+
+
 def path_of(rule, role, ids) -> str:
+    spare_structure = rule.endpoint in ON_SPARE_STRUCTURE
     values = {
         "report_id": ids["report"],
-        "structure_id": ids["structure"],
+        "structure_id": ids["spare_structure" if spare_structure else "structure"],
+        "user_id": ids["user"],
+        "deployment_id": ids["deployment"],
         "token_id": ids["spare"].get(role, 1),
         "kind": "reports",
         "filename": "css/app.css",
@@ -139,6 +170,10 @@ def ask(app, tokens, ids, rule, method, role):
         if role is not None:
             headers["Authorization"] = f"Bearer {tokens[role]}"
         body = dict(BODIES.get((endpoint, method), {})) or None
+        if endpoint == "people.Invitations":
+            body = {**body, "email": f"invited-by-{role}@example.org"}
+        if body is not None and endpoint in SENDS_STRUCTURE:
+            body = with_structure(body, ids["structure"])
         if body is not None and role == "coordinator" and endpoint in COORDINATOR_SENDS_STRUCTURE:
             body = with_structure(body, ids["structure"])
         return client.open(path, method=method, json=body, headers=headers)
@@ -147,7 +182,7 @@ def ask(app, tokens, ids, rule, method, role):
             db.session.remove()
         assert sign_in(client, f"{role}@example.org").status_code == 302
     data = dict(FORMS.get((endpoint, method), {}))
-    if role == "coordinator" and endpoint == "web.new_report":
+    if role == "coordinator" and endpoint in ("web.new_report", "web.new_training"):
         data["structure_id"] = str(ids["structure"])
     return client.open(path, method=method, data=data or None)
 
@@ -207,10 +242,11 @@ def test_the_exports_page_is_open_to_who_may_export_anything():
 
 def test_the_navigation_shows_only_the_pages_a_role_opens(world):
     app, _tokens, _ids = world
+    field = {"Saisir", "Signalements", "Formations", "Indicateurs", "Carte"}
     expected = {
-        "agent": {"Saisir", "Signalements", "Indicateurs", "Carte"},
-        "partner_admin": {"Saisir", "Signalements", "Indicateurs", "Carte", "Exports"},
-        "coordinator": {"Saisir", "Signalements", "Indicateurs", "Carte", "Exports", "Journal"},
+        "agent": field,
+        "partner_admin": field | {"Exports"},
+        "coordinator": field | {"Exports", "Journal"},
         "institution": {"Indicateurs", "Carte", "Exports"},
         "evaluator": {"Indicateurs", "Carte", "Exports"},
     }

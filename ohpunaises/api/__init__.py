@@ -106,7 +106,17 @@ api = ProblemApi()
 
 def register_api(app):
     """Mount the API blueprints, its OpenAPI document and its self-served docs."""
-    from . import account, exports, indicators, reports, structures, territories, trainings
+    from . import (
+        account,
+        deployments,
+        exports,
+        indicators,
+        people,
+        reports,
+        structures,
+        territories,
+        trainings,
+    )
 
     app.config.update(
         API_TITLE="Oh Punaises! API",
@@ -125,7 +135,18 @@ def register_api(app):
         },
     )
     api.init_app(app)
-    for module in (reports, territories, structures, trainings, account, indicators, exports):
+    modules = (
+        reports,
+        territories,
+        structures,
+        people,
+        trainings,
+        deployments,
+        account,
+        indicators,
+        exports,
+    )
+    for module in modules:
         api.register_blueprint(module.blp, url_prefix=f"{PREFIX}{module.URL}")
         csrf.exempt(module.blp)
     app.register_blueprint(docs_assets)

@@ -4,20 +4,31 @@ from ..auth import current_actor, requires
 from ..models import Structure
 from ..schemas import StructureCreateSchema, StructureSchema, StructureUpdateSchema
 from ..usecases import structures
+from ..usecases.structures import CONTACT_FIELDS
 from . import ApiBlueprint, ApiView
 
 URL = "/structures"
 blp = ApiBlueprint("structures", __name__, description="Structures partenaires")
 
 
-def structure_view(structure: Structure) -> dict:
+def structure_view(structure: Structure, contact: bool = False) -> dict:
+    """A structure as the API shows it; its contact person only with `contact` (those who
+    manage partners)."""
     view = {
         name: getattr(structure, name)
         for name in ("id", "name", "kind", "onboarded_on", "trained_on", "active", "is_demo")
     }
     view["commune"] = structure.commune.code
     view["deployment"] = structure.deployment.name if structure.deployment else None
+    if contact:
+        view["contact"] = {
+            name.removeprefix("contact_"): getattr(structure, name) for name in CONTACT_FIELDS
+        }
     return view
+
+
+def _shown(structure: Structure) -> dict:
+    return structure_view(structure, contact=current_actor().may("structure.update"))
 
 
 @blp.route("")
@@ -26,7 +37,7 @@ class Structures(ApiView):
     @blp.response(200, StructureSchema(many=True))
     def get(self):
         """Les structures visibles : toutes pour la coordination, la sienne sinon"""
-        return [structure_view(s) for s in structures.list_structures(current_actor())]
+        return [_shown(s) for s in structures.list_structures(current_actor())]
 
     @requires("structure.create")
     @blp.arguments(StructureCreateSchema)
@@ -34,7 +45,7 @@ class Structures(ApiView):
     @blp.alt_response(422, description="Données invalides")
     def post(self, data):
         """Crée une structure partenaire (coordination)"""
-        return structure_view(structures.create_structure(current_actor(), data))
+        return _shown(structures.create_structure(current_actor(), data))
 
 
 @blp.route("/<int(max=2147483647):structure_id>")
@@ -44,7 +55,7 @@ class StructureItem(ApiView):
     @blp.alt_response(404, description="Inconnue ou hors de votre périmètre")
     def get(self, structure_id):
         """Lit une structure"""
-        return structure_view(structures.get_structure(current_actor(), structure_id))
+        return _shown(structures.get_structure(current_actor(), structure_id))
 
     @requires("structure.update")
     @blp.arguments(StructureUpdateSchema)
@@ -53,4 +64,4 @@ class StructureItem(ApiView):
     @blp.alt_response(422, description="Données invalides")
     def patch(self, data, structure_id):
         """Modifie une structure (coordination)"""
-        return structure_view(structures.update_structure(current_actor(), structure_id, data))
+        return _shown(structures.update_structure(current_actor(), structure_id, data))

@@ -7,9 +7,10 @@ from .reports import Report, ReportAction, ReportStatusChange
 from .structures import Structure
 from .territories import Territory
 from .trainings import TrainingSession
-from .users import ApiToken, User
+from .users import AccountLink, ApiToken, User
 
 __all__ = [
+    "AccountLink",
     "ApiToken",
     "AuditEvent",
     "Base",

@@ -21,6 +21,11 @@ class Structure(Base):
     trained_on: Mapped[dt.date | None]
     active: Mapped[bool] = mapped_column(default=True)
     is_demo: Mapped[bool] = mapped_column(default=False)
+    # The partner's contact person (their staff, never a household).
+    contact_name: Mapped[str | None] = mapped_column(sa.String(120))
+    contact_function: Mapped[str | None] = mapped_column(sa.String(120))
+    contact_email: Mapped[str | None] = mapped_column(sa.String(254))
+    contact_phone: Mapped[str | None] = mapped_column(sa.String(40))
     record_key: Mapped[int] = record_key_column()
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 

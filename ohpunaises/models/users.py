@@ -19,6 +19,10 @@ class User(UserMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     display_name: Mapped[str] = mapped_column(sa.String(120), default="")
+    # The language of the messages sent to the person: "fr" or "en".
+    language: Mapped[str] = mapped_column(
+        sa.String(8), default="fr", server_default=sa.text("'fr'")
+    )
     role: Mapped[str] = mapped_column(choice(ROLES, "role"))
     structure_id: Mapped[int | None] = mapped_column(sa.ForeignKey("structures.id"), index=True)
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
@@ -33,6 +37,12 @@ class User(UserMixin, Base):
     structure = relationship("Structure")
     deployments = relationship("Deployment", secondary=user_deployments)
     tokens = relationship("ApiToken", back_populates="user", cascade="all, delete-orphan")
+    links = relationship(
+        "AccountLink",
+        back_populates="user",
+        cascade="all, delete-orphan",
+        foreign_keys="AccountLink.user_id",
+    )
 
     @property
     def is_active(self):
@@ -41,6 +51,11 @@ class User(UserMixin, Base):
     def get_id(self) -> str:
         """What the session cookie keeps: the id and the current session token."""
         return f"{self.id}:{self.session_token or ''}"
+
+    @property
+    def pending(self) -> bool:
+        """Invited, and no password chosen yet."""
+        return self.password_hash is None
 
     def __repr__(self):
         return f"<User {self.email} {self.role}>"
@@ -67,3 +82,35 @@ class ApiToken(Base):
         """True while the token is neither revoked nor expired."""
         expired = self.expires_at is not None and self.expires_at <= now
         return self.revoked_at is None and not expired
+
+
+LINK_PURPOSES = ("invitation", "reset")
+
+
+class AccountLink(Base):
+    """A single-use link sent by e-mail: an invitation to choose a first password, or a
+    password reset. Only the SHA-256 digest of its secret is kept."""
+
+    __tablename__ = "account_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(choice(LINK_PURPOSES, "purpose"))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    expires_at = mapped_column(UTCDateTime, nullable=False)
+    used_at = mapped_column(UTCDateTime)
+    revoked_at = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    # The last attempt to send it: when it was delivered, or why it failed.
+    sent_at = mapped_column(UTCDateTime)
+    send_error: Mapped[str | None] = mapped_column(sa.String(300))
+
+    user = relationship("User", back_populates="links", foreign_keys=[user_id])
+    created_by = relationship("User", foreign_keys=[created_by_id])
+
+    def is_usable(self, now: dt.datetime) -> bool:
+        """True while the link is neither used, revoked nor expired."""
+        return self.used_at is None and self.revoked_at is None and self.expires_at > now

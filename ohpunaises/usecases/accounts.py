@@ -17,7 +17,7 @@ from ..errors import Forbidden, NotFound, invalid
 from ..extensions import db
 from ..models import ApiToken, Structure, User
 from ..models.base import utcnow
-from ..permissions import Actor, Scope, covers, outranks
+from ..permissions import Actor, Scope, covers, outranks, users_within
 from . import transaction
 
 DEFAULT_TOKEN_DAYS = 365
@@ -144,13 +144,41 @@ def list_tokens(actor: Actor) -> list[ApiToken]:
     return db.session.scalars(query.order_by(ApiToken.id)).all()
 
 
-def revoke_token(actor: Actor, token_id: int):
-    """Revoke one of the actor's tokens; revoking twice changes nothing."""
-    actor.check("token.revoke")
+def revoke_token(actor: Actor, token_id: int) -> ApiToken:
+    """Revoke a token: the actor's own, or one of an account their scope reaches (a partner
+    admin, their structure's; a coordinator, their deployments'). Revoking twice changes
+    nothing."""
+    scope = actor.check("token.revoke")
     with transaction():
         record = db.session.get(ApiToken, token_id)
-        if record is None or record.user_id != actor.user_id:
+        if record is None:
             raise NotFound()
+        if record.user_id != actor.user_id:
+            owner = record.user
+            if scope is Scope.OWN or not _reaches(actor, "token.revoke", owner):
+                raise NotFound()
+            if outranks(actor.role, owner.role):
+                raise Forbidden()
         if record.revoked_at is None:
             record.revoked_at = utcnow()
             audit.record(actor, "token.revoke", f"token:{record.id}", {"owner": record.user_id})
+        return record
+
+
+def _reaches(actor: Actor, action: str, user: User) -> bool:
+    """Whether `action` reaches this account for the actor (`permissions.users_within`)."""
+    query = sa.select(User.id).where(User.id == user.id, users_within(actor, action))
+    return db.session.scalar(query) is not None
+
+
+def stop_access(user: User) -> int:
+    """End the account's sessions and revoke its live tokens, at once: a deactivated account
+    reactivated later starts with new tokens, never with those of a lost phone. Returns how
+    many tokens were revoked."""
+    user.session_token, user.session_expires_at = None, None
+    now, revoked = utcnow(), 0
+    for token in user.tokens:
+        if token.is_usable(now):
+            token.revoked_at = now
+            revoked += 1
+    return revoked

@@ -134,10 +134,14 @@ def structure_for(actor: Actor, structure_id: int | None, action: str) -> Struct
     if structure_id is None:
         if actor.structure_id is None:
             raise invalid("structure_id", _("Indiquez la structure du signalement."))
-        return actor.user.structure if actor.user is not None else _structure(actor.structure_id)
-    structure = _structure(structure_id)
-    if structure is None or not covers(actor, action, structure):
-        raise invalid("structure_id", _("Structure inconnue."))
+        own = actor.user.structure if actor.user is not None else None
+        structure = own or _structure(actor.structure_id)
+    else:
+        structure = _structure(structure_id)
+        if structure is None or not covers(actor, action, structure):
+            raise invalid("structure_id", _("Structure inconnue."))
+    if not structure.active:
+        raise invalid("structure_id", _("Cette structure est désactivée : elle ne saisit plus."))
     return structure
 
 

@@ -27,6 +27,11 @@ from . import transaction
 
 ACCOUNT_WINDOW = dt.timedelta(minutes=15)
 ACCOUNT_ATTEMPTS = 10
+# Password-reset requests: per address, and per account (past which nothing more is sent).
+RESET_LIMITS = {
+    "reset_address": (10, dt.timedelta(minutes=15)),
+    "reset_account": (3, dt.timedelta(hours=1)),
+}
 SESSION_HOURS = 12
 REMEMBER_DAYS = 30
 
@@ -38,11 +43,11 @@ def sign_in(email: str, password: str, address: str, remember: bool) -> User:
     keys = _keys(email, address)
     user = None
     with transaction():
-        blocked = _blocked(keys)
+        blocked = blocked_keys(keys)
         if not blocked:
             user = authenticate(email, password)
             if user is None:
-                _count_failure(keys)
+                count_attempt(keys)
             else:
                 _forget(keys[1])
                 start_session(user, remember)
@@ -90,9 +95,14 @@ def _ended(user: User, now) -> bool:
 # Failed sign-ins ------------------------------------------------------------------------------
 
 
-def _keys(email: str, address: str) -> tuple[str, str]:
+def _keys(email: str, address: str, kind: str = "") -> tuple[str, str]:
+    """The counters of an address and of an account (`kind` "reset_": of reset requests)."""
     account = hashlib.sha256(email.strip().lower().encode("utf-8", "replace")).hexdigest()
-    return f"address:{address}"[:100], f"account:{account[:40]}"
+    return f"{kind}address:{address}"[:100], f"{kind}account:{account[:40]}"
+
+
+def reset_keys(email: str, address: str) -> tuple[str, str]:
+    return _keys(email, address, "reset_")
 
 
 def _limits() -> dict[str, tuple[int, dt.timedelta]]:
@@ -100,25 +110,28 @@ def _limits() -> dict[str, tuple[int, dt.timedelta]]:
     return {
         "address": (attempts, dt.timedelta(seconds=seconds)),
         "account": (ACCOUNT_ATTEMPTS, ACCOUNT_WINDOW),
+        **RESET_LIMITS,
     }
 
 
-def _blocked(keys) -> bool:
+def blocked_keys(keys) -> list[str]:
+    """The keys among `keys` past their limit (none: go ahead)."""
     now, limits = utcnow(), _limits()
     rows = db.session.execute(
         sa.select(SignInThrottle.key, SignInThrottle.window_start, SignInThrottle.attempts).where(
             SignInThrottle.key.in_(keys)
         )
     )
+    blocked = []
     for key, start, attempts in rows:
         limit, window = limits[key.split(":", 1)[0]]
         if start > now - window and attempts >= limit:
-            return True
-    return False
+            blocked.append(key)
+    return blocked
 
 
-def _count_failure(keys):
-    """One more failure for each key, in one statement each, whatever else runs at once."""
+def count_attempt(keys):
+    """One more attempt for each key, in one statement each, whatever else runs at once."""
     now, limits = utcnow(), _limits()
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
     for key in keys:

@@ -9,12 +9,14 @@ from flask_babel import gettext as _
 from .. import audit
 from ..errors import NotFound, invalid
 from ..extensions import db
-from ..models import Structure, Territory
+from ..models import Structure, Territory, User
 from ..permissions import Actor, covers, structures_within
 from ..territories import deployment_covering, territory_by_code
 from . import transaction
+from .accounts import stop_access
 
-FIELDS = ("name", "kind", "onboarded_on", "trained_on", "active")
+CONTACT_FIELDS = ("contact_name", "contact_function", "contact_email", "contact_phone")
+FIELDS = ("name", "kind", "onboarded_on", "trained_on", "active", *CONTACT_FIELDS)
 
 
 def new_structure(name: str, kind: str, commune: Territory, **fields) -> Structure:
@@ -53,14 +55,45 @@ def update_structure(actor: Actor, structure_id: int, data: dict) -> Structure:
         structure = get_structure(actor, structure_id, "structure.update")
         commune = home_commune(data["commune"]) if "commune" in data else None
         for name in FIELDS:
-            if name in data:
+            if name in data and name != "active":
                 setattr(structure, name, data[name])
+        if "active" in data:
+            _set_active(actor, structure, data["active"])
         if commune is not None:
             move(structure, commune)
             _check_reach(actor, "structure.update", structure)
         changed = sorted(data)
         audit.record(actor, "structure.update", structure.id, {"fields": changed})
         return structure
+
+
+def set_structure_active(actor: Actor, structure_id: int, active: bool) -> tuple[Structure, int]:
+    """Deactivate a structure that left the programme, with its accounts (their sessions and
+    tokens stop), or reactivate it (its accounts stay as they are, to reactivate one by one).
+    Returns the structure and how many accounts were deactivated with it."""
+    actor.check("structure.update")
+    with transaction():
+        structure = get_structure(actor, structure_id, "structure.update")
+        stopped = _set_active(actor, structure, active)
+        return structure, len(stopped)
+
+
+def _set_active(actor: Actor, structure: Structure, active: bool) -> list[int]:
+    if structure.active == active:
+        return []
+    structure.active = active
+    stopped = []
+    if not active:
+        people = db.session.scalars(
+            sa.select(User).where(User.structure_id == structure.id, User.active)
+        ).all()
+        for user in people:
+            stop_access(user)
+            user.active = False
+            stopped.append(user.id)
+    action = "structure.activate" if active else "structure.deactivate"
+    audit.record(actor, action, structure.id, {"accounts_deactivated": stopped})
+    return stopped
 
 
 def list_structures(actor: Actor) -> list[Structure]:

@@ -1,8 +1,7 @@
-"""Territories and deployments: loading a territory file opens its territories; a deployment
-is where the programme runs, and the structures based there join it."""
+"""Territories: loading a territory file opens its territories, and every account reads them.
+Deployments, which cover them, are in `usecases.deployments`."""
 
 import contextlib
-import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +10,7 @@ import sqlalchemy as sa
 
 from .. import audit
 from ..extensions import db
-from ..models import Deployment, Territory
+from ..models import Territory
 from ..permissions import Actor
 from ..territories import (
     CODE_CANDIDATES,
@@ -117,19 +116,3 @@ def features(actor: Actor, level: str, simplify: float | None = None) -> list[di
 def _feature(row) -> dict:
     properties = {k: getattr(row, k) for k in ("code", "name", "level", "population", "parent")}
     return {"type": "Feature", "properties": properties, "geometry": json.loads(row.geojson)}
-
-
-def open_deployment(
-    actor: Actor, name: str, territories: list[Territory], started_on: dt.date | None = None
-) -> Deployment:
-    """A new deployment over these territories, starting today unless told."""
-    actor.check("deployment.manage")
-    with transaction():
-        deployment = Deployment(
-            name=name, started_on=started_on or dt.date.today(), territories=list(territories)
-        )
-        db.session.add(deployment)
-        db.session.flush()
-        details = {"name": name, "territories": len(deployment.territories)}
-        audit.record(actor, "deployment.create", f"deployment:{deployment.id}", details)
-        return deployment

@@ -13,9 +13,14 @@ HOME_BY_ROLE = {
 }
 
 from . import (  # noqa: E402, F401  (routes register on import)
+    deployments,
     exports,
     indicators,
+    links,
     pages,
+    people,
     reporting,
     session,
+    structures,
+    trainings,
 )

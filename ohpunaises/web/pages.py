@@ -13,11 +13,22 @@ from . import HOME_BY_ROLE, bp
 NAVIGATION = (
     ("web.new_report", _l("Saisir")),
     ("web.my_reports", _l("Signalements")),
+    ("web.trainings", _l("Formations")),
     ("web.indicators", _l("Indicateurs")),
     ("map.territorial_map", _l("Carte")),
     ("web.exports", _l("Exports")),
+    ("web.structures_list", _l("Structures")),
+    ("web.my_structure", _l("Ma structure")),
+    ("web.people_list", _l("Personnes")),
+    ("web.deployments_list", _l("Déploiements")),
     ("web.audit_log", _l("Journal")),
 )
+# Menu entries shown only to some of the accounts their permission is granted to: a partner
+# admin's people are on their structure's page.
+MENU_CONDITIONS = {
+    "web.my_structure": lambda user: user.structure_id is not None,
+    "web.people_list": lambda user: user.structure_id is None,
+}
 
 
 def may_open(role: str, endpoint: str) -> bool:
@@ -42,6 +53,7 @@ def navigation() -> list[tuple[str, str]]:
         (url_for(endpoint), label)
         for endpoint, label in NAVIGATION
         if may_open(current_user.role, endpoint)
+        and MENU_CONDITIONS.get(endpoint, lambda _user: True)(current_user)
     ]
 
 

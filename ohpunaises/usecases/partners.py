@@ -1,0 +1,130 @@
+"""Partner structures as the programme team follows them: who reports, who went quiet, who
+works there, which tokens their systems use.
+
+The list is the coordinators' (`partner.list`); a structure's page is read by whoever the
+permission table lets read the structure, each part of it by those it grants that part.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..indicators.definitions import ACTIVE_DAYS
+from ..models import ApiToken, Report, Structure, TrainingSession, User
+from ..permissions import Actor, Scope, covers, structures_within
+from .people import list_people
+from .structures import get_structure
+
+RECENT_TRAININGS = 10
+
+
+@dataclass
+class Partner:
+    """A structure with its activity."""
+
+    structure: Structure
+    reports: int = 0
+    last_report: dt.date | None = None
+    people: int = 0
+
+    @property
+    def silent(self) -> bool:
+        """Active, joined more than ACTIVE_DAYS ago, and no intervention in the last
+        ACTIVE_DAYS: a partner to call (the indicator's definition)."""
+        since = dt.date.today() - dt.timedelta(days=ACTIVE_DAYS)
+        recent = self.last_report is not None and self.last_report > since
+        joined = self.structure.onboarded_on is not None and self.structure.onboarded_on <= since
+        return self.structure.active and joined and not recent
+
+
+@dataclass
+class PartnerPage:
+    """What a structure's page shows; the parts the reader may not see stay empty."""
+
+    partner: Partner
+    people: list[User] = field(default_factory=list)
+    tokens: list[ApiToken] = field(default_factory=list)
+    tokens_visible: bool = False  # the reader manages the tokens of the structure's people
+    trainings: list[TrainingSession] = field(default_factory=list)
+    trainings_total: int = 0
+
+
+def list_partners(actor: Actor, filters: dict | None = None) -> list[Partner]:
+    """The structures of the actor's deployments with their activity, by name. `filters`:
+    search (in the name), deployment_id, kind, active (True/False), silent (True)."""
+    filters = filters or {}
+    query = sa.select(Structure).where(structures_within(actor, "partner.list"))
+    if filters.get("search"):
+        words = filters["search"].strip().lower().replace("%", "").replace("_", "")
+        query = query.where(sa.func.lower(Structure.name).like(f"%{words}%"))
+    if filters.get("deployment_id"):
+        query = query.where(Structure.deployment_id == filters["deployment_id"])
+    if filters.get("kind"):
+        query = query.where(Structure.kind == filters["kind"])
+    if filters.get("active") is not None:
+        query = query.where(Structure.active.is_(filters["active"]))
+    structures = db.session.scalars(query.order_by(Structure.name, Structure.id)).all()
+    partners = _with_activity(structures)
+    if filters.get("silent"):
+        partners = [partner for partner in partners if partner.silent]
+    return partners
+
+
+def partner_page(actor: Actor, structure_id: int) -> PartnerPage:
+    """A structure's page as the actor may read it."""
+    structure = get_structure(actor, structure_id)
+    page = PartnerPage(_with_activity([structure])[0])
+    if actor.may("user.read") and covers(actor, "user.read", structure):
+        page.people = list_people(actor, {"structure_id": structure.id})
+    page.tokens_visible = _reaches_tokens(actor, structure)
+    if page.tokens_visible:
+        page.tokens = db.session.scalars(
+            sa.select(ApiToken)
+            .join(User, ApiToken.user_id == User.id)
+            .where(User.structure_id == structure.id)
+            .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())
+        ).all()
+    if actor.may("training.read") and covers(actor, "training.read", structure):
+        trainings = sa.select(TrainingSession).where(TrainingSession.structure_id == structure.id)
+        page.trainings_total = db.session.scalar(
+            sa.select(sa.func.count()).select_from(trainings.subquery())
+        )
+        page.trainings = db.session.scalars(
+            trainings.order_by(TrainingSession.held_on.desc()).limit(RECENT_TRAININGS)
+        ).all()
+    return page
+
+
+def _reaches_tokens(actor: Actor, structure: Structure) -> bool:
+    scope = actor.check("token.read")
+    return scope is not Scope.OWN and covers(actor, "token.read", structure)
+
+
+def _with_activity(structures: list[Structure]) -> list[Partner]:
+    """Each structure with its report count, latest intervention and number of accounts."""
+    ids = [structure.id for structure in structures]
+    if not ids:
+        return []
+    reports = dict.fromkeys(ids, (0, None))
+    rows = db.session.execute(
+        sa.select(
+            Report.structure_id, sa.func.count(Report.id), sa.func.max(Report.intervention_date)
+        )
+        .where(Report.structure_id.in_(ids))
+        .group_by(Report.structure_id)
+    )
+    for structure_id, count, latest in rows:
+        reports[structure_id] = (count, latest)
+    people = dict(
+        db.session.execute(
+            sa.select(User.structure_id, sa.func.count(User.id))
+            .where(User.structure_id.in_(ids), User.active)
+            .group_by(User.structure_id)
+        ).all()
+    )
+    return [
+        Partner(structure, *reports[structure.id], people.get(structure.id, 0))
+        for structure in structures
+    ]
