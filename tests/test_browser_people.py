@@ -244,6 +244,12 @@ def test_an_invited_agent_chooses_a_password_and_sends_a_report(app, server, mai
     coordinator.click(link="Inviter une personne")
     assert coordinator.path == "/utilisateurs/inviter"
     coordinator.shot("utilisateurs-inviter")
+    structure_field = coordinator.find("#f-structure_id")
+    deployments_field = coordinator.find("fieldset:has(input[name=deployment_ids])")
+    coordinator.choose("f-role", "institution")  # the form shows only what the role uses
+    assert not structure_field.is_displayed() and deployments_field.is_displayed()
+    coordinator.choose("f-role", "agent")
+    assert structure_field.is_displayed() and not deployments_field.is_displayed()
     coordinator.choose("f-structure_id", str(structure_id))
     invite(coordinator, NEW_AGENT, "Nadia Agente", role="agent")
 
