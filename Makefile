@@ -71,6 +71,14 @@ messages: install  ## refresh the translation catalogues from the source
 	$(BIN)/pybabel update -i ohpunaises/translations/messages.pot -d ohpunaises/translations \
 	  -w 100 --ignore-obsolete --no-fuzzy-matching
 	rm ohpunaises/translations/messages.pot
+	@# French is the source language: its catalogue holds only the plural forms, each the
+	@# source's own, so that French counts follow French rules ("0 personne").
+	$(BIN)/python -c 'from babel.messages.pofile import read_po, write_po; \
+	  path = "ohpunaises/translations/fr/LC_MESSAGES/messages.po"; \
+	  catalogue = read_po(open(path, "rb")); \
+	  [setattr(m, "string", (m.id[0],) + (m.id[1],) * (catalogue.num_plurals - 1)) \
+	   for m in catalogue if isinstance(m.id, tuple)]; \
+	  write_po(open(path, "wb"), catalogue, width=100, sort_output=True, ignore_obsolete=True)'
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -1,10 +1,13 @@
-"""The English catalogue: complete, faithful to its placeholders, and served to the pages."""
+"""The catalogues: English complete, faithful to its placeholders, and served to the pages;
+French, the source, with its plural forms."""
 
 import re
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+
+from .conftest import signed_in_client
 
 CATALOGUE = (
     Path(__file__).resolve().parent.parent
@@ -94,3 +97,21 @@ def test_the_catalogue_compiles_without_a_format_error():
     a '%' followed by a space and a letter in a French sentence reads as a placeholder."""
     problems = [(message.id, errors) for message, errors in read_catalogue().check()]
     assert problems == []
+
+
+def test_french_counts_follow_french_rules(client, accounts):
+    """French, the source, has a catalogue of its plural forms only: none is left empty,
+    none differs from its source, and a page counting nothing reads "0 personne"."""
+    path = CATALOGUE.parent.parent.parent / "fr" / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as file:
+        french = read_po(file, locale="fr")
+    plurals = [message for message in french if isinstance(message.id, tuple)]
+    assert plurals
+    for message in plurals:
+        singular, plural = message.id
+        assert message.string == (singular,) + (plural,) * (french.num_plurals - 1), singular
+    assert [m.id for m in french if m.id and not isinstance(m.id, tuple) and m.string] == []
+
+    coordinator = signed_in_client(client.application, accounts["coordinator"].user_id)
+    page = coordinator.get("/utilisateurs?q=personne-inconnue").get_data(as_text=True)
+    assert "0 personne<" in page and "0 personnes" not in page
