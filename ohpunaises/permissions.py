@@ -165,6 +165,16 @@ ACTIONS = (
         _l("Lire les formations et sensibilisations"),
         _grants(Scope.STRUCTURE, *FIELD_ROLES, coordinator=Scope.DEPLOYMENTS),
     ),
+    Action(
+        "activity.read",
+        _l("Lire le suivi des partenaires : activités, prochaines étapes, liste « à faire »"),
+        _grants(Scope.DEPLOYMENTS, "coordinator", operator=Scope.ALL),
+    ),
+    Action(
+        "activity.record",
+        _l("Noter une activité avec un partenaire, la modifier, clore une prochaine étape"),
+        _grants(Scope.DEPLOYMENTS, "coordinator", operator=Scope.ALL),
+    ),
     Action("territory.read", _l("Lire les territoires"), _grants(Scope.ALL, *SIGNED_IN, OPERATOR)),
     Action("territory.load", _l("Charger des territoires"), _grants(Scope.ALL, OPERATOR)),
     Action(

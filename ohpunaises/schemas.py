@@ -11,6 +11,8 @@ from marshmallow import post_load, validate, validates_schema
 
 from .vocabulary import (
     ACTIONS,
+    ACTIVITY_KINDS,
+    ACTIVITY_STATUSES,
     BUILDING_TYPES,
     CONFIRMATIONS,
     COST_PAYERS,
@@ -604,3 +606,66 @@ class DeploymentPeopleSchema(Schema):
         validate=length(1, 100),
         metadata={"description": "Comptes sans structure : coordination, institution, évaluation"},
     )
+
+
+# Partner follow-up ------------------------------------------------------------------------------
+
+
+class ActivityCreateSchema(Schema):
+    kind = choice(ACTIVITY_KINDS, metadata={"description": "call par défaut"})
+    held_on = ma.fields.Date(
+        metadata={
+            "description": "Aujourd'hui par défaut ; de 2000 à dans un an, jamais dans le futur "
+            "pour une activité faite"
+        }
+    )
+    status = choice(ACTIVITY_STATUSES, metadata={"description": "done par défaut"})
+    participants = optional(
+        Text(
+            validate=length(maximum=500),
+            metadata={"description": "Les professionnels présents ; jamais un ménage"},
+        )
+    )
+    note = optional(Text(validate=length(maximum=2000)))
+    next_step = optional(Text(validate=length(maximum=300)))
+    next_step_due = optional(
+        ma.fields.Date(metadata={"description": "Obligatoire avec une prochaine étape"})
+    )
+    next_step_owner_id = optional(
+        ma.fields.Integer(
+            strict=True,
+            validate=within(1, 2**31 - 1),
+            metadata={"description": "Un compte actif de la coordination ; aucun : toute l'équipe"},
+        )
+    )
+
+
+class ActivityUpdateSchema(ActivityCreateSchema):
+    kind = choice(ACTIVITY_KINDS)
+    held_on = ma.fields.Date()
+    status = choice(ACTIVITY_STATUSES)
+    next_step_done = ma.fields.Boolean(
+        metadata={"description": "true : prochaine étape faite ; false : à faire de nouveau"}
+    )
+
+
+class ActivitySchema(Schema):
+    id = ma.fields.Integer()
+    structure_id = ma.fields.Integer()
+    kind = Text()
+    held_on = ma.fields.Date()
+    status = Text()
+    participants = Text(allow_none=True)
+    note = Text(allow_none=True)
+    next_step = Text(allow_none=True)
+    next_step_due = ma.fields.Date(allow_none=True)
+    next_step_owner_id = ma.fields.Integer(allow_none=True)
+    next_step_done_at = ma.fields.AwareDateTime(allow_none=True)
+    created_at = ma.fields.AwareDateTime()
+    updated_at = ma.fields.AwareDateTime()
+
+
+class TodoSchema(Schema):
+    activity = ma.fields.Nested(ActivitySchema)
+    structure_name = Text()
+    days_late = ma.fields.Integer(metadata={"description": "0 : à faire aujourd'hui"})

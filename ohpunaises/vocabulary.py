@@ -103,3 +103,20 @@ TRAINING_KINDS = {
     "resident_awareness": _l("Sensibilisation d'habitants"),
     "workshop": _l("Atelier"),
 }
+
+ACTIVITY_KINDS = {
+    "prospection_meeting": _l("Réunion de prospection"),
+    "call": _l("Appel"),
+    "email": _l("Courriel"),
+    "steering_committee": _l("Comité de pilotage"),
+    "technical_committee": _l("Comité technique"),
+    "training": _l("Formation"),
+    "webinar": _l("Webinaire"),
+    "event": _l("Événement"),
+}
+
+ACTIVITY_STATUSES = {
+    "planned": _l("Prévue"),
+    "done": _l("Faite"),
+    "cancelled": _l("Annulée"),
+}

@@ -63,6 +63,11 @@ MATRIX = {
         403,
         403,
     ),
+    # DESIGN §3: partner follow-up is for coordinators only. {activity}: a call with structure A.
+    ("GET", "/api/v1/structures/{structure}/activities"): (401, 403, 403, 200, 403, 403, 403),
+    ("POST", "/api/v1/structures/{structure}/activities"): (401, 403, 403, 201, 403, 403, 403),
+    ("PATCH", "/api/v1/activities/{activity}"): (401, 403, 403, 200, 403, 403, 403),
+    ("GET", "/api/v1/todo"): (401, 403, 403, 200, 403, 403, 403),
 }
 
 BODIES = {
@@ -82,6 +87,8 @@ BODIES = {
     ("POST", "/api/v1/deployments"): {"name": "Essai", "territories": ["99999"]},
     ("PATCH", "/api/v1/deployments/{deployment}"): {"name": "Métropole de Lyon"},
     ("POST", "/api/v1/deployments/{deployment}/people"): {"user_ids": [2147483647]},
+    ("POST", "/api/v1/structures/{structure}/activities"): {"note": "Point d'étape"},
+    ("PATCH", "/api/v1/activities/{activity}"): {"status": "cancelled"},
 }
 
 CASES = [
@@ -96,6 +103,7 @@ def test_role_matrix(accounts, method, url, role, expected):
     agent = accounts["agent"]
     report = agent.post("/api/v1/reports", json=SMALLEST).get_json()["id"]
     pending = invited(accounts) if "{pending}" in url else None
+    activity = called(accounts) if "{activity}" in url else None
     deployment = accounts["coordinator"].get("/api/v1/deployments").get_json()[0]["id"]
     path = url.format(
         report=report,
@@ -103,6 +111,7 @@ def test_role_matrix(accounts, method, url, role, expected):
         user=agent.user_id,
         pending=pending,
         deployment=deployment,
+        activity=activity,
     )
     body = dict(BODIES.get((method, url), {}))
     structured = ("/api/v1/reports", "/api/v1/trainings", "/api/v1/invitations")
@@ -121,6 +130,14 @@ def invited(accounts) -> int:
     response = accounts["coordinator"].post("/api/v1/invitations", json=body)
     assert response.status_code == 201, response.get_json()
     return response.get_json()["user"]["id"]
+
+
+def called(accounts) -> int:
+    """A call with structure A, noted by the coordinator."""
+    url = f"/api/v1/structures/{accounts['agent'].structure_id}/activities"
+    response = accounts["coordinator"].post(url, json={})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
 
 
 def with_structure(body, structure_id):
@@ -147,7 +164,8 @@ def test_every_endpoint_of_the_document_is_in_the_matrix(client):
             .replace("{structure}", "{structure_id}")
             .replace("{user}", "{user_id}")
             .replace("{pending}", "{user_id}")
-            .replace("{deployment}", "{deployment_id}"),
+            .replace("{deployment}", "{deployment_id}")
+            .replace("{activity}", "{activity_id}"),
         )
         for m, u in MATRIX
     }

@@ -14,6 +14,7 @@ import pytest
 from ohpunaises import permissions
 from ohpunaises.auth import issue_token
 from ohpunaises.extensions import db
+from ohpunaises.models import Activity
 
 from .conftest import ROLES, make_structure, make_user
 from .test_api_reports import SMALLEST
@@ -52,6 +53,8 @@ BODIES = {
     ("deployments.Deployments", "POST"): {"name": "Essai", "territories": ["99999"]},
     ("deployments.DeploymentItem", "PATCH"): {"name": "Métropole de Lyon"},
     ("deployments.DeploymentPeople", "POST"): {"user_ids": [2147483647]},
+    ("activities.StructureActivities", "POST"): {"kind": "email"},
+    ("activities.ActivityItem", "PATCH"): {"status": "cancelled"},
 }
 # Bodies that name structure A whoever sends them.
 SENDS_STRUCTURE = {"people.Invitations", "people.UserItem"}
@@ -71,6 +74,8 @@ FORMS = {
     },
     ("web.new_deployment", "POST"): {"name": "Essai", "territories": "99999"},
     ("web.edit_deployment", "POST"): {"action": "filter"},
+    ("web.new_activity", "POST"): {"kind": "call", "status": "done", "held_on": "2026-11-02"},
+    ("web.edit_activity", "POST"): {"kind": "call", "status": "cancelled", "held_on": "2026-11-02"},
 }
 COORDINATOR_SENDS_STRUCTURE = {"reports.Reports", "reports.ReportBatch", "trainings.Trainings"}
 
@@ -122,6 +127,12 @@ def world(app, make_app):
         # Deactivated, renamed or re-roled by the walk, without cutting the others off.
         spare_agent = make_user("spare-agent@example.org", "agent", structure)
         spare_structure = make_structure("Structure Z", "69123", "association")
+        today = dt.date.today()
+        activity = Activity(
+            structure=structure, kind="call", held_on=today, status="done", next_step="Rappeler"
+        )
+        activity.next_step_due = today
+        db.session.add(activity)
         db.session.commit()
         ids = {
             "structure": structure.id,
@@ -129,6 +140,7 @@ def world(app, make_app):
             "user": spare_agent.id,
             "spare_structure": spare_structure.id,
             "deployment": structure.deployment_id,
+            "activity": activity.id,
         }
     client = app.test_client()
     report = client.post(
@@ -153,6 +165,7 @@ def path_of(rule, role, ids) -> str:
         "structure_id": ids["spare_structure" if spare_structure else "structure"],
         "user_id": ids["user"],
         "deployment_id": ids["deployment"],
+        "activity_id": ids["activity"],
         "token_id": ids["spare"].get(role, 1),
         "kind": "reports",
         "filename": "css/app.css",
@@ -246,7 +259,7 @@ def test_the_navigation_shows_only_the_pages_a_role_opens(world):
     expected = {
         "agent": field,
         "partner_admin": field | {"Exports"},
-        "coordinator": field | {"Exports", "Journal"},
+        "coordinator": field | {"Exports", "Journal", "À faire"},
         "institution": {"Indicateurs", "Carte", "Exports"},
         "evaluator": {"Indicateurs", "Carte", "Exports"},
     }

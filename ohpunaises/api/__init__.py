@@ -108,6 +108,7 @@ def register_api(app):
     """Mount the API blueprints, its OpenAPI document and its self-served docs."""
     from . import (
         account,
+        activities,
         deployments,
         exports,
         indicators,
@@ -142,6 +143,7 @@ def register_api(app):
         people,
         trainings,
         deployments,
+        activities,
         account,
         indicators,
         exports,

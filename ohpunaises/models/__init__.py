@@ -1,5 +1,6 @@
 """The data model of DESIGN §2."""
 
+from .activities import Activity
 from .audit import AuditEvent, SignInThrottle
 from .base import Base
 from .deployments import Deployment, deployment_territories, user_deployments
@@ -11,6 +12,7 @@ from .users import AccountLink, ApiToken, User
 
 __all__ = [
     "AccountLink",
+    "Activity",
     "ApiToken",
     "AuditEvent",
     "Base",

@@ -12,8 +12,10 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..indicators.definitions import ACTIVE_DAYS
-from ..models import ApiToken, Report, Structure, TrainingSession, User
+from ..models import Activity, ApiToken, Report, Structure, TrainingSession, User
 from ..permissions import Actor, Scope, covers, structures_within
+from .activities import RECENT as RECENT_ACTIVITIES
+from .activities import list_activities, open_next_steps
 from .people import list_people
 from .structures import get_structure
 
@@ -49,6 +51,9 @@ class PartnerPage:
     tokens_visible: bool = False  # the reader manages the tokens of the structure's people
     trainings: list[TrainingSession] = field(default_factory=list)
     trainings_total: int = 0
+    follows: bool = False  # the reader follows the structure: its activities and next steps
+    activities: list[Activity] = field(default_factory=list)  # the most recent
+    next_steps: list[Activity] = field(default_factory=list)  # not done, soonest due first
 
 
 def list_partners(actor: Actor, filters: dict | None = None) -> list[Partner]:
@@ -94,6 +99,10 @@ def partner_page(actor: Actor, structure_id: int) -> PartnerPage:
         page.trainings = db.session.scalars(
             trainings.order_by(TrainingSession.held_on.desc()).limit(RECENT_TRAININGS)
         ).all()
+    page.follows = actor.may("activity.read") and covers(actor, "activity.read", structure)
+    if page.follows:
+        page.activities = list_activities(actor, structure.id, RECENT_ACTIVITIES)
+        page.next_steps = open_next_steps(actor, structure.id)
     return page
 
 

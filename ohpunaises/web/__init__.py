@@ -13,6 +13,7 @@ HOME_BY_ROLE = {
 }
 
 from . import (  # noqa: E402, F401  (routes register on import)
+    activities,
     deployments,
     exports,
     indicators,

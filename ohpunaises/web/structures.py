@@ -10,8 +10,15 @@ from flask_login import current_user
 from ..auth import current_actor, requires
 from ..errors import DomainError
 from ..usecases import accounts, partners, people, structures, territories
+from ..usecases.activities import local_today
 from ..usecases.structures import CONTACT_FIELDS
-from ..vocabulary import ROLES, STRUCTURE_KINDS, TRAINING_KINDS
+from ..vocabulary import (
+    ACTIVITY_KINDS,
+    ACTIVITY_STATUSES,
+    ROLES,
+    STRUCTURE_KINDS,
+    TRAINING_KINDS,
+)
 from . import bp
 from .forms import date, errors_of, identifier, number, text
 from .pages import may_open
@@ -189,6 +196,10 @@ def _structure_page(structure_id, status=200, token_errors=None, values=None, ne
         ],
         day_options=[(days, _("%(n)d jours", n=days)) for days in TOKEN_DAYS],
         training_kinds=TRAINING_KINDS,
+        activity_kinds=ACTIVITY_KINDS,
+        activity_statuses=ACTIVITY_STATUSES,
+        may_record_activity=page.follows and actor.may("activity.record"),
+        today=local_today(),
         token_errors=token_errors or {},
         values=values or {},
         new_token=new_token,
