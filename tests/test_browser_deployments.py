@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -94,22 +94,30 @@ def main_text(driver) -> str:
     return driver.find_element(By.TAG_NAME, "main").text
 
 
-def gone(element) -> bool:
+def next_page(driver) -> bool:
+    """Whether the page marked by `window.formerPage` has been replaced, and the new one is
+    loaded (asking an element of the former page may fail in more ways than one)."""
+    script = "return window.formerPage === undefined && document.readyState === 'complete'"
     try:
-        element.is_enabled()
-    except StaleElementReferenceException:
-        return True
-    return False
+        return driver.execute_script(script)
+    except WebDriverException:  # between the two pages
+        return False
+
+
+def follow(driver, element):
+    """Click what leads to another page, and wait until that page is loaded."""
+    driver.execute_script("window.formerPage = true")
+    element.click()
+    wait_until(lambda: next_page(driver), what="the next page")
 
 
 def search(driver, words: str):
     """Type in the search box and press Enter: the form comes back filtered."""
-    page = driver.find_element(By.TAG_NAME, "html")
+    driver.execute_script("window.formerPage = true")
     box = driver.find_element(By.ID, "q")
     box.clear()
     box.send_keys(words, Keys.ENTER)
-    wait_until(lambda: gone(page), what="the filtered form")
-    wait_until(lambda: driver.execute_script("return document.readyState") == "complete")
+    wait_until(lambda: next_page(driver), what="the filtered form")
     assert driver.find_element(By.ID, "q").get_attribute("value") == words
 
 
@@ -141,7 +149,7 @@ def test_a_deployment_opened_abroad_shows_its_attached_coordinator_only_its_figu
             sign_in(driver, base, OPENER)
             driver.get(f"{base}/deploiements")
             assert "Lyon" not in main_text(driver)
-            driver.find_element(By.LINK_TEXT, "Ouvrir un déploiement").click()
+            follow(driver, driver.find_element(By.LINK_TEXT, "Ouvrir un déploiement"))
             wait_until(lambda: driver.current_url.endswith("/deploiements/nouveau"))
             assert driver.execute_script("return window.innerWidth") == 360
             assert "69123" not in main_text(driver) and "Lyon" not in main_text(driver)
@@ -160,7 +168,7 @@ def test_a_deployment_opened_abroad_shows_its_attached_coordinator_only_its_figu
             driver.find_element(By.CSS_SELECTOR, '#chosen input[value="21002"]').click()
             assert not driver.execute_script(WIDER_THAN_THE_SCREEN)
             shot(driver, "deployment-form", 360)
-            driver.find_element(By.CSS_SELECTOR, 'button[value="save"]').click()
+            follow(driver, driver.find_element(By.CSS_SELECTOR, 'button[value="save"]'))
 
             wait_until(lambda: re.search(r"/deploiements/\d+$", driver.current_url))
             assert driver.find_element(By.TAG_NAME, "h1").text == "Bruxelles sud-est"
@@ -168,7 +176,7 @@ def test_a_deployment_opened_abroad_shows_its_attached_coordinator_only_its_figu
             assert notice == "Déploiement ouvert : Bruxelles sud-est."
             attach = driver.find_element(By.XPATH, f'//label[contains(., "{ATTACHED}")]/input')
             attach.click()
-            driver.find_element(By.CSS_SELECTOR, "#attach-form button").click()
+            follow(driver, driver.find_element(By.CSS_SELECTOR, "#attach-form button"))
             wait_until(lambda: "Rattaché(s)" in driver.page_source, what="the attachment")
             assert ATTACHED in text_of(driver, "personnes")
             assert not driver.execute_script(WIDER_THAN_THE_SCREEN)
@@ -187,7 +195,7 @@ def test_a_deployment_opened_abroad_shows_its_attached_coordinator_only_its_figu
             kinds = driver.find_element(By.ID, "f-kind")
             kinds.find_element(By.CSS_SELECTOR, 'option[value="association"]').click()
             driver.find_element(By.ID, "f-commune").send_keys("21009")
-            driver.find_element(By.CSS_SELECTOR, "main form button.primary").click()
+            follow(driver, driver.find_element(By.CSS_SELECTOR, "main form button.primary"))
             wait_until(lambda: re.search(r"/structures/\d+$", driver.current_url))
             assert "Bruxelles sud-est" in driver.find_element(By.CSS_SELECTOR, ".facts").text
 
