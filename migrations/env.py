@@ -1,6 +1,7 @@
 """Alembic environment: migrations run against the application's database."""
 
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
@@ -39,16 +40,41 @@ def process_revision_directives(context_, revision, directives):
 def run_migrations_online():
     engine = current_app.extensions["migrate"].db.engine
     with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            include_object=include_object,
-            render_item=render_item,
-            process_revision_directives=process_revision_directives,
-            **current_app.extensions["migrate"].configure_args,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            with _foreign_keys_checked_after(connection):
+                _run(connection)
+        else:
+            _run(connection)
+
+
+@contextmanager
+def _foreign_keys_checked_after(connection):
+    """SQLite changes a column by copying its table (Alembic's batch mode), which dropping the
+    old table forbids while other tables refer to it: foreign keys are enforced again, and
+    checked, once the migrations are done."""
+    # On the driver's own connection, outside any transaction: a PRAGMA inside one is ignored.
+    driver = connection.connection.dbapi_connection
+    driver.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+        broken = driver.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"migrations broke foreign keys: {broken[:5]}")
+    finally:
+        driver.execute("PRAGMA foreign_keys = ON")
+
+
+def _run(connection):
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        include_object=include_object,
+        render_item=render_item,
+        process_revision_directives=process_revision_directives,
+        **current_app.extensions["migrate"].configure_args,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
 
 
 run_migrations_online()

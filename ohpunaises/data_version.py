@@ -40,6 +40,8 @@ TRACKED_TABLES = frozenset(
         "report_actions",
         "report_status_changes",
         "structures",
+        "stage_changes",
+        "nothing_to_report",
         "training_sessions",
         "territories",
         "deployments",

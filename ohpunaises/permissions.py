@@ -105,7 +105,7 @@ ACTIONS = (
     ),
     Action(
         "structure.update",
-        _l("Modifier, désactiver ou réactiver une structure"),
+        _l("Modifier, désactiver ou réactiver une structure, noter son étape"),
         _grants(Scope.DEPLOYMENTS, "coordinator", operator=Scope.ALL),
     ),
     Action(
@@ -174,6 +174,16 @@ ACTIONS = (
         "activity.record",
         _l("Noter une activité avec un partenaire, la modifier, clore une prochaine étape"),
         _grants(Scope.DEPLOYMENTS, "coordinator", operator=Scope.ALL),
+    ),
+    Action(
+        "reporting.declare",
+        _l("Déclarer « rien à signaler » pour une période"),
+        _grants(Scope.STRUCTURE, *FIELD_ROLES, coordinator=Scope.DEPLOYMENTS),
+    ),
+    Action(
+        "reminder.send",
+        _l("Envoyer les relances des périodes non renseignées"),
+        _grants(Scope.ALL, OPERATOR),
     ),
     Action("territory.read", _l("Lire les territoires"), _grants(Scope.ALL, *SIGNED_IN, OPERATOR)),
     Action("territory.load", _l("Charger des territoires"), _grants(Scope.ALL, OPERATOR)),

@@ -14,10 +14,12 @@ from .vocabulary import (
     ACTIVITY_KINDS,
     ACTIVITY_STATUSES,
     BUILDING_TYPES,
+    CADENCES,
     CONFIRMATIONS,
     COST_PAYERS,
     HOUSING,
     INFESTATION_LEVELS,
+    RECORDED_STAGES,
     ROLES,
     SOURCES,
     STATUSES,
@@ -393,21 +395,71 @@ class ContactSchema(Schema):
     phone = Text(allow_none=True)
 
 
+class FollowUpSchema(Schema):
+    stage = Text(metadata={"description": "L'étape, déduite des données quand elles la disent"})
+    recorded_stage = Text(metadata={"description": "La dernière étape notée par l'équipe"})
+    reminders_opted_out = ma.fields.Boolean()
+    first_report = ma.fields.Date(allow_none=True)
+    last_report = ma.fields.Date(allow_none=True)
+    periods_missed = ma.fields.Integer(
+        metadata={"description": "Périodes attendues manquées d'affilée, les plus récentes"}
+    )
+    late = ma.fields.Boolean()
+    silent = ma.fields.Boolean()
+
+
 class StructureSchema(Schema):
     id = ma.fields.Integer()
     name = Text()
     kind = Text()
     commune = Text()
     deployment = Text(allow_none=True)
-    onboarded_on = ma.fields.Date()
+    onboarded_on = ma.fields.Date(allow_none=True)
     trained_on = ma.fields.Date(allow_none=True)
     active = ma.fields.Boolean()
     is_demo = ma.fields.Boolean()
+    reporting_cadence = Text()
     contact = ma.fields.Nested(
         ContactSchema,
         allow_none=True,
         metadata={"description": "La personne à contacter (coordination seulement)"},
     )
+    follow_up = ma.fields.Nested(
+        FollowUpSchema,
+        allow_none=True,
+        metadata={"description": "Le suivi du partenaire (coordination seulement)"},
+    )
+
+
+class StageSchema(Schema):
+    stage = choice(RECORDED_STAGES, required=True)
+    effective_on = ma.fields.Date(validate=check_date)
+
+
+class StageChangeSchema(Schema):
+    stage = Text()
+    label = Text()
+    effective_on = ma.fields.Date()
+    recorded_by = Text(allow_none=True)
+    recorded_at = ma.fields.DateTime()
+
+
+class NothingToReportSchema(Schema):
+    period = Text(
+        validate=length(1, 10),
+        metadata={
+            "description": "La période : « 2026-11 » (mensuelle) ou « 2026-Q4 » (trimestrielle) ;"
+            " par défaut la dernière terminée encore non renseignée, sinon la période en cours"
+        },
+    )
+
+
+class DeclarationSchema(Schema):
+    structure_id = ma.fields.Integer()
+    period = Text()
+    period_start = ma.fields.Date()
+    period_end = ma.fields.Date()
+    declared_at = ma.fields.DateTime()
 
 
 class StructureUpdateSchema(Schema):
@@ -421,9 +473,18 @@ class StructureUpdateSchema(Schema):
     contact_function = optional(Text(validate=length(maximum=120)))
     contact_email = optional(ma.fields.Email(validate=length(maximum=254)))
     contact_phone = optional(Text(validate=length(maximum=40)))
+    reporting_cadence = choice(CADENCES)
+    reminders_opted_out = ma.fields.Boolean()
 
 
 class StructureCreateSchema(StructureUpdateSchema):
+    stage = choice(
+        ("prospect", "contacted", "met", "agreement"),
+        metadata={
+            "description": "prospect, contacted ou met : pas encore entrée ; par défaut"
+            " agreement (convention signée, entrée à sa date d'entrée)"
+        },
+    )
     name = Text(required=True, validate=length(1, 200))
     kind = choice(STRUCTURE_KINDS, required=True)
     commune = Text(required=True, validate=length(1, 20))

@@ -120,3 +120,26 @@ ACTIVITY_STATUSES = {
     "done": _l("Faite"),
     "cancelled": _l("Annulée"),
 }
+
+# A partner's way through the programme (DESIGN §2, partner follow-up). The team records the
+# stages before and after reporting; those the data can tell are derived, never typed.
+STAGES = {
+    "prospect": _l("Prospect"),
+    "contacted": _l("Contacté"),
+    "met": _l("Rencontré"),
+    "agreement": _l("Convention signée"),
+    "trained": _l("Formé"),
+    "active": _l("Actif"),
+    "silent": _l("Silencieux"),
+    "paused": _l("En pause"),
+    "left": _l("Sorti"),
+}
+RECORDED_STAGES = ("prospect", "contacted", "met", "agreement", "paused", "left")
+DERIVED_STAGES = ("trained", "active", "silent")
+BEFORE_AGREEMENT = ("prospect", "contacted", "met")
+OUT_OF_PROGRAMME = ("paused", "left")
+
+CADENCES = {
+    "monthly": _l("Mensuelle"),
+    "quarterly": _l("Trimestrielle"),
+}

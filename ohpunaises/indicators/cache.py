@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from .. import data_version
 from ..errors import Busy
 from ..extensions import db
-from ..models import Report, Structure, Territory, TrainingSession
+from ..models import NothingToReport, Report, StageChange, Structure, Territory, TrainingSession
 
 MAX_ENTRIES = 64
 MAX_AGE_SECONDS = 300
@@ -56,6 +56,9 @@ def current_version() -> tuple:
         sa.select(sa.func.max(Report.updated_at)).scalar_subquery(),
         sa.select(sa.func.count()).select_from(Territory).scalar_subquery(),
         sa.select(sa.func.max(Territory.updated_at)).scalar_subquery(),
+        # Declarations and stage changes are only ever added.
+        sa.select(sa.func.max(NothingToReport.id)).scalar_subquery(),
+        sa.select(sa.func.max(StageChange.id)).scalar_subquery(),
     )
     structures = sa.select(
         Structure.id,
@@ -64,6 +67,8 @@ def current_version() -> tuple:
         Structure.deployment_id,
         Structure.onboarded_on,
         Structure.active,
+        Structure.stage,
+        Structure.reporting_cadence,
     ).order_by(Structure.id)
     digest = hashlib.sha256(repr(db.session.execute(structures).all()).encode()).hexdigest()
     return (*db.session.execute(query).one(), *db.session.execute(trainings).one(), digest)

@@ -70,6 +70,28 @@ def _year_quarter_sqlite(element, compiler, **kw):
     )
 
 
+class year_month(FunctionElement):
+    """Year * 100 + month of a date: 202507 for a day of July 2025."""
+
+    type = sa.Integer()
+    name = "year_month"
+    inherit_cache = True
+
+
+@compiles(year_month, "postgresql")
+def _year_month_postgresql(element, compiler, **kw):
+    day = compiler.process(element.clauses, **kw)
+    return (
+        f"(CAST(EXTRACT(YEAR FROM {day}) AS INTEGER) * 100 "
+        f"+ CAST(EXTRACT(MONTH FROM {day}) AS INTEGER))"
+    )
+
+
+@compiles(year_month, "sqlite")
+def _year_month_sqlite(element, compiler, **kw):
+    return f"CAST(strftime('%Y%m', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
 def quarter_name(year_quarter_value: int) -> str:
     """20253 → "2025-Q3"."""
     return f"{year_quarter_value // 10}-Q{year_quarter_value % 10}"

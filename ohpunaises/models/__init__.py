@@ -4,6 +4,7 @@ from .activities import Activity
 from .audit import AuditEvent, SignInThrottle
 from .base import Base
 from .deployments import Deployment, deployment_territories, user_deployments
+from .follow_up import NothingToReport, Reminder, StageChange
 from .reports import Report, ReportAction, ReportStatusChange
 from .structures import Structure
 from .territories import Territory
@@ -17,10 +18,13 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Deployment",
+    "NothingToReport",
+    "Reminder",
     "Report",
     "ReportAction",
     "ReportStatusChange",
     "SignInThrottle",
+    "StageChange",
     "Structure",
     "Territory",
     "TrainingSession",

@@ -7,20 +7,34 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from .. import audit
+from ..cadence import local_today
 from ..errors import NotFound, invalid
 from ..extensions import db
-from ..models import Structure, Territory, User
+from ..models import StageChange, Structure, Territory, User
 from ..permissions import Actor, covers, structures_within
 from ..territories import deployment_covering, territory_by_code
+from ..vocabulary import BEFORE_AGREEMENT
 from . import transaction
 from .accounts import stop_access
 
 CONTACT_FIELDS = ("contact_name", "contact_function", "contact_email", "contact_phone")
-FIELDS = ("name", "kind", "onboarded_on", "trained_on", "active", *CONTACT_FIELDS)
+FOLLOW_UP_FIELDS = ("reporting_cadence", "reminders_opted_out")
+FIELDS = (
+    "name",
+    "kind",
+    "onboarded_on",
+    "trained_on",
+    "active",
+    *CONTACT_FIELDS,
+    *FOLLOW_UP_FIELDS,
+)
+STAGES_AT_CREATION = (*BEFORE_AGREEMENT, "agreement")
 
 
 def new_structure(name: str, kind: str, commune: Territory, **fields) -> Structure:
-    """A structure based in `commune`, attached to the deployment that covers it (not stored)."""
+    """A structure based in `commune`, attached to the deployment that covers it (not stored);
+    it joined today unless `onboarded_on` says otherwise (None: not yet)."""
+    fields.setdefault("onboarded_on", dt.date.today())
     structure = Structure(name=name, kind=kind, **fields)
     move(structure, commune)
     db.session.add(structure)
@@ -34,15 +48,23 @@ def move(structure: Structure, commune: Territory):
 
 
 def create_structure(actor: Actor, data: dict, demo: bool = False) -> Structure:
-    """A new partner structure, joined today unless its onboarding date is given; `demo`
-    marks the synthetic ones."""
+    """A new partner structure: by default one that joined today (its agreement signed), or
+    a prospect (`stage` prospect, contacted or met) that has not joined yet; `demo` marks the
+    synthetic ones."""
     actor.check("structure.create")
     with transaction():
         commune = home_commune(data["commune"])
+        stage = data.get("stage") or "agreement"
+        if stage not in STAGES_AT_CREATION:
+            raise invalid("stage", _("Une nouvelle structure est prospect ou conventionnée."))
         fields = {name: data[name] for name in FIELDS[2:] if name in data}
-        fields.setdefault("onboarded_on", dt.date.today())
+        if stage in BEFORE_AGREEMENT:
+            fields["onboarded_on"] = None
+        else:
+            fields.setdefault("onboarded_on", dt.date.today())
         structure = new_structure(data["name"], data["kind"], commune, is_demo=demo, **fields)
         _check_reach(actor, "structure.create", structure)
+        add_stage(actor, structure, stage, fields["onboarded_on"] or local_today())
         db.session.flush()
         audit.record(actor, "structure.create", structure.id, _described(structure))
         return structure
@@ -82,6 +104,7 @@ def _set_active(actor: Actor, structure: Structure, active: bool) -> list[int]:
     if structure.active == active:
         return []
     structure.active = active
+    add_stage(actor, structure, "agreement" if active else "left", local_today())
     stopped = []
     if not active:
         people = db.session.scalars(
@@ -94,6 +117,15 @@ def _set_active(actor: Actor, structure: Structure, active: bool) -> list[int]:
     action = "structure.activate" if active else "structure.deactivate"
     audit.record(actor, action, structure.id, {"accounts_deactivated": stopped})
     return stopped
+
+
+def add_stage(actor: Actor, structure: Structure, stage: str, effective_on: dt.date):
+    """Record the structure's stage from that day, in its history (no commit)."""
+    structure.stage = stage
+    change = StageChange(
+        structure=structure, stage=stage, effective_on=effective_on, recorded_by_id=actor.user_id
+    )
+    db.session.add(change)
 
 
 def list_structures(actor: Actor) -> list[Structure]:
