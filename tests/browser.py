@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -58,10 +59,37 @@ def wait_until(condition, seconds=15.0, what="the condition"):
         time.sleep(0.1)
 
 
+NEXT_PAGE = "return window.formerPage === undefined && document.readyState === 'complete'"
+
+
+def mark_page(driver):
+    """Mark the current page, so that `next_page` tells when another one has replaced it."""
+    driver.execute_script("window.formerPage = true")
+
+
+def next_page(driver) -> bool:
+    """Whether the page marked by `mark_page` has been replaced, and the new one is loaded
+    (its address may change before it is; asking the former page may fail in more ways than
+    one)."""
+    try:
+        return driver.execute_script(NEXT_PAGE)
+    except WebDriverException:  # between the two pages
+        return False
+
+
+def follow(driver, element, what="the next page"):
+    """Click what leads to another page, and wait until that page is loaded."""
+    mark_page(driver)
+    element.click()
+    wait_until(lambda: next_page(driver), what=what)
+
+
 def sign_in(driver, base, email, password="mot-de-passe-solide"):
     driver.get(f"{base}/connexion")
     driver.find_element(By.ID, "email").send_keys(email)
+    mark_page(driver)
     driver.find_element(By.ID, "password").send_keys(password, Keys.ENTER)
+    wait_until(lambda: next_page(driver), what="the page after signing in")
     wait_until(lambda: urlsplit(driver.current_url).path != "/connexion", what="signing in")
 
 

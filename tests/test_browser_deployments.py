@@ -9,7 +9,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -18,7 +17,7 @@ from ohpunaises.extensions import db
 from ohpunaises.permissions import Actor
 from ohpunaises.usecases.deployments import create_deployment
 
-from .browser import chromium, sign_in, text_of, wait_until
+from .browser import chromium, follow, mark_page, next_page, sign_in, text_of, wait_until
 from .conftest import ApiClient, make_structure, make_user
 from .test_cli import ohpunaises
 from .test_deployments import BELGIAN_CLI_OPTIONS, belgian_geojson
@@ -94,26 +93,9 @@ def main_text(driver) -> str:
     return driver.find_element(By.TAG_NAME, "main").text
 
 
-def next_page(driver) -> bool:
-    """Whether the page marked by `window.formerPage` has been replaced, and the new one is
-    loaded (asking an element of the former page may fail in more ways than one)."""
-    script = "return window.formerPage === undefined && document.readyState === 'complete'"
-    try:
-        return driver.execute_script(script)
-    except WebDriverException:  # between the two pages
-        return False
-
-
-def follow(driver, element):
-    """Click what leads to another page, and wait until that page is loaded."""
-    driver.execute_script("window.formerPage = true")
-    element.click()
-    wait_until(lambda: next_page(driver), what="the next page")
-
-
 def search(driver, words: str):
     """Type in the search box and press Enter: the form comes back filtered."""
-    driver.execute_script("window.formerPage = true")
+    mark_page(driver)
     box = driver.find_element(By.ID, "q")
     box.clear()
     box.send_keys(words, Keys.ENTER)

@@ -10,14 +10,20 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
-from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
 
 from ohpunaises.extensions import db
 from ohpunaises.models import Report, User
 
-from .browser import chromium, sign_in, wait_for_service_worker, wait_until
+from .browser import (
+    chromium,
+    mark_page,
+    next_page,
+    sign_in,
+    wait_for_service_worker,
+    wait_until,
+)
 from .conftest import make_structure, make_user
 from .smtp import running_smtp_server
 from .test_gunicorn import free_port, gunicorn
@@ -35,7 +41,6 @@ return [...document.querySelectorAll("body *")]
   .filter((e) => e.getBoundingClientRect().right > window.innerWidth)
   .slice(-5).map((e) => e.tagName + "." + e.className + " " + e.textContent.trim().slice(0, 60))
 """
-NEW_PAGE = "return !window.formerPage && document.readyState === 'complete'"
 LINK = re.compile(r"https?://\S+")
 # What a coordinator and two agents do, from the signed-in coordinator's home page to two
 # agents signed in: the coordinator's 7 clicks (menu, new structure, create, invite, send,
@@ -106,11 +111,11 @@ class Person:
         """Click a button (by CSS) or a link (by its text); wait for the next page, unless
         the click opens something in the same one (`page=False`)."""
         element = self.driver.find_element(By.LINK_TEXT, link) if link else self.find(css)
-        self.driver.execute_script("window.formerPage = true")
+        mark_page(self.driver)
         element.click()
         self.clicks += 1
         if page:
-            wait_until(self._loaded, what=f"the page after {css or link}")
+            wait_until(lambda: next_page(self.driver), what=f"the page after {css or link}")
         self.check_width()
 
     def type(self, field_id: str, value: str):
@@ -144,13 +149,6 @@ class Person:
         self.driver.execute_cdp_cmd(
             "Emulation.setDeviceMetricsOverride", {**metrics, "mobile": False}
         )
-
-    def _loaded(self) -> bool:
-        """A new page, whole: the former one's mark is gone."""
-        try:
-            return self.driver.execute_script(NEW_PAGE)
-        except WebDriverException:  # between two pages
-            return False
 
 
 @pytest.fixture

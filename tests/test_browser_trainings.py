@@ -7,7 +7,7 @@ from selenium.webdriver.common.by import By
 from ohpunaises.extensions import db
 from ohpunaises.models import TrainingSession
 
-from .browser import chromium, sign_in, text_of, wait_until
+from .browser import chromium, follow, sign_in, text_of, wait_until
 from .conftest import make_structure, make_user
 from .test_gunicorn import gunicorn
 
@@ -43,31 +43,32 @@ def stored(app) -> list[tuple]:
     return rows
 
 
-def submit(driver):
-    driver.find_element(By.CSS_SELECTOR, "#training-form button[type=submit]").click()
+def submit_button(driver):
+    return driver.find_element(By.CSS_SELECTOR, "#training-form button[type=submit]")
 
 
 def test_a_session_is_recorded_through_the_form_on_a_phone(app, server, browser):
     browser.get(f"{server}/formations")
     assert browser.execute_script("return window.innerWidth") == 360
-    browser.find_element(By.LINK_TEXT, "Enregistrer une session").click()
-    wait_until(lambda: browser.current_url.endswith("/formations/nouvelle"), what="the form")
+    follow(browser, browser.find_element(By.LINK_TEXT, "Enregistrer une session"), "the form")
+    assert browser.current_url.endswith("/formations/nouvelle")
     assert not browser.execute_script(WIDER_THAN_THE_SCREEN)
     browser.find_element(By.CSS_SELECTOR, 'input[name="kind"][value="workshop"]').click()
     browser.find_element(By.ID, "participants").send_keys("douze")
-    submit(browser)
+    follow(browser, submit_button(browser), "the form and its messages")
 
-    wait_until(lambda: text_of(browser, "err-participants"), what="the field's message")
     assert text_of(browser, "err-participants") == "Nombre entier attendu."
-    assert browser.switch_to.active_element.get_attribute("id") == "participants"
+    wait_until(
+        lambda: browser.switch_to.active_element.get_attribute("id") == "participants",
+        what="the focus on the field",
+    )
     assert stored(app) == []
 
     participants = browser.find_element(By.ID, "participants")
     participants.clear()
     participants.send_keys("12")
-    submit(browser)
-
-    wait_until(lambda: browser.current_url.endswith("/formations"), what="the list")
+    follow(browser, submit_button(browser), "the list")
+    assert browser.current_url.endswith("/formations")
     notice = browser.find_element(By.CSS_SELECTOR, ".notice-success").text
     assert notice.endswith("enregistrée : Atelier, 12 participant(s).")
     cells = browser.find_elements(By.CSS_SELECTOR, "table.stacked tbody td")
