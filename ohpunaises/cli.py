@@ -25,6 +25,7 @@ from .territories import LEVELS, MAX_FILE_MEGABYTES
 from .usecases import accounts, partners, people, retention, structures, territories
 from .usecases import deployments as deployment_cases
 from .usecases import exports as export_cases
+from .usecases import reminders as reminder_cases
 from .vocabulary import ROLES, SOURCES, STATUSES, STRUCTURE_KINDS
 
 
@@ -471,6 +472,95 @@ def apply_retention(older_than, dry_run):
     click.echo(message)
 
 
+relances_cli = CommandGroup("relances", help="Relances des partenaires qui n'envoient rien.")
+
+
+@relances_cli.command("send")
+@click.option(
+    "--dry-run", is_flag=True, help="Affiche ce qui partirait, sans rien envoyer ni écrire."
+)
+@click.option("--date", "day", help="Agit comme si nous étions ce jour (AAAA-MM-JJ).")
+@click.pass_context
+def send_relances(ctx, dry_run, day):
+    """Envoie les relances dues ce jour ; code de sortie 1 si un envoi a échoué."""
+    today = _run_date(ctx, day)
+    summary = reminder_cases.send_reminders(Actor.operator(), today, dry_run)
+    day = summary.today.isoformat()
+    if dry_run:
+        click.echo(_("Essai au %(date)s : rien n'est envoyé ni écrit.", date=day))
+    else:
+        click.echo(_("Relances du %(date)s.", date=day))
+    for level, count in summary.counts.items():
+        _print_level(summary, level, count)
+    for failure in summary.failures:
+        what, error = _whom(failure.planned), failure.error
+        click.echo(_("Échec : %(what)s : %(error)s", what=what, error=error), err=True)
+    if summary.failed:
+        ctx.exit(1)
+
+
+def _run_date(ctx, day) -> dt.date | None:
+    """The date of `--date`, or None for today; a bad one ends the command (status 2)."""
+    if day is None:
+        return None
+    try:
+        parsed = dt.date.fromisoformat(day.strip())
+    except ValueError:
+        parsed = None
+    if parsed is None or len(day.strip()) != 10 or not 2000 <= parsed.year <= 2100:
+        click.echo(
+            _(
+                "Date invalide pour --date : %(value)s (attendu : AAAA-MM-JJ, entre 2000 et 2100).",
+                value=day,
+            ),
+            err=True,
+        )
+        ctx.exit(2)
+    return parsed
+
+
+def _print_level(summary, level: int, count):
+    name = reminder_cases.LEVEL_LABELS[level]
+    if summary.dry_run:
+        line = _(
+            "%(level)s : %(due)d à envoyer, %(already)d déjà envoyée(s).",
+            level=name,
+            due=count.due,
+            already=count.already,
+        )
+    else:
+        line = _(
+            "%(level)s : %(sent)d envoyée(s), %(failed)d en échec, %(already)d déjà envoyée(s).",
+            level=name,
+            sent=count.sent,
+            failed=count.failed,
+            already=count.already,
+        )
+    click.echo(line)
+    if summary.dry_run:
+        for planned in summary.planned:
+            if planned.level == level and not planned.done:
+                to = ", ".join(r.email for r in planned.recipients) or _("aucune adresse")
+                again = " " + _("(nouvel essai)") if planned.status else ""
+                click.echo(f"  {_whom(planned)}{again} → {to}")
+
+
+def _whom(planned) -> str:
+    """A reminder in a few words: its structure and period, or its coordinator and week."""
+    if planned.level == 3:
+        return _(
+            "compte n° %(id)d, semaine du %(monday)s",
+            id=planned.user_id,
+            monday=planned.period_start.isoformat(),
+        )
+    return _(
+        "%(structure)s, niveau %(level)d, %(period)s",
+        structure=planned.structure_name,
+        level=planned.level,
+        period=reminder_cases.period_words(planned.period),
+    )
+
+
 @click.command("roles", cls=Command)
 @click.option("--markdown", is_flag=True, help="En tableau Markdown (pour la documentation).")
 def roles_command(markdown):
@@ -502,6 +592,7 @@ COMMANDS = (
     tokens_cli,
     export_cli,
     retention_cli,
+    relances_cli,
     roles_command,
 )
 

@@ -59,6 +59,8 @@ class Message:
     html: str  # HTML alternative
     language: str  # "fr" or "en"
     template: str = ""  # the template it was rendered from: what the logs name
+    # "<…@domain>" kept across retries (a reminder's, from its key); None: a random one.
+    message_id: str | None = None
 
 
 class MailError(Busy):
@@ -106,7 +108,9 @@ def as_email(message: Message, sender: str) -> EmailMessage:
     mail["To"] = message.to
     mail["Subject"] = message.subject
     mail["Date"] = email.utils.format_datetime(dt.datetime.now(dt.UTC))
-    mail["Message-ID"] = email.utils.make_msgid(domain=mail["From"].addresses[0].domain)
+    mail["Message-ID"] = message.message_id or email.utils.make_msgid(
+        domain=mail["From"].addresses[0].domain
+    )
     mail["Auto-Submitted"] = "auto-generated"
     # Quoted-printable keeps the message 7-bit: any relay passes it unchanged.
     mail.set_content(message.text, subtype="plain", cte="quoted-printable")
