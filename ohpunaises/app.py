@@ -31,6 +31,7 @@ from .errors import Busy, DomainError
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .indicators import cache as figure_cache
 from .map import bp as map_blueprint
+from .usecases.reminders import period_words
 from .web.errors import error_page
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
@@ -49,6 +50,7 @@ def create_app(environ: dict | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.jinja_env.filters["period_words"] = period_words
     app.after_request(harden)
     cli.register_commands(app)
     return app

@@ -157,13 +157,24 @@ class Record:
         return arrived is not None and local_date(arrived) <= period.deadline
 
     def missed_in_a_row(self) -> list[ReportingPeriod]:
-        """The latest expected periods missed, oldest first, up to the last one received."""
+        """The latest expected periods missed, oldest first, back to the last one received;
+        none once anything arrived for a period still open (the partner is back)."""
+        if self._received_while_open():
+            return []
         missed = []
         for period in reversed(self.expected()):
             if self.received_at(period) is not None:
                 break
             missed.insert(0, period)
         return missed
+
+    def _received_while_open(self) -> bool:
+        """Whether a report or a declaration is for a period whose deadline has not passed."""
+        period = self.current_period
+        while period.previous().deadline >= self.today:
+            period = period.previous()
+        starts = [*self.receipts, *self.declarations]
+        return any(start >= period.start for start in starts)
 
     @property
     def current_period(self) -> ReportingPeriod:

@@ -24,10 +24,13 @@ from geoalchemy2.shape import to_shape
 from . import audit, data_version
 from .extensions import db
 from .indicators import NATIONAL_MEAN_COST_EUR
+from .indicators.sql import year_month
 from .models import (
+    NothingToReport,
     Report,
     ReportAction,
     ReportStatusChange,
+    StageChange,
     Structure,
     Territory,
     TrainingSession,
@@ -197,6 +200,7 @@ def create_demo_data(reports: int, seed=None, today=None, progress=None) -> Summ
     drawn = draw_reports(rng, reports, places, qpvs, structures, today)
     write_reports(drawn, summary, progress)
     summary.training_sessions = write_trainings(rng, structures, reports, today)
+    write_follow_up(rng, places, structures, today)
     data_version.note_change(db.session())  # COPY is not seen by the session
     details = {
         "structures": summary.structures_created,
@@ -276,7 +280,9 @@ def draw_points(rng, shape, count: int) -> tuple[np.ndarray, np.ndarray]:
 def ensure_structures(rng, places, target: int, today: dt.date, summary) -> list[DemoStructure]:
     """The demo structures, topped up so that every kind is there and there are `target`."""
     start = _start(today)
-    existing = db.session.scalars(sa.select(Structure).where(Structure.is_demo.is_(True))).all()
+    existing = db.session.scalars(
+        sa.select(Structure).where(Structure.is_demo.is_(True), Structure.onboarded_on.is_not(None))
+    ).all()
     _backdate_unused(rng, existing, start)
     kinds = [kind for kind in STRUCTURE_KINDS if kind not in {s.kind for s in existing}]
     missing = max(0, target - len(existing) - len(kinds))
@@ -374,6 +380,94 @@ def _demo_structure(rng, structure, today, silent: bool) -> DemoStructure:
     return DemoStructure(
         structure.id, structure.kind, structure.commune_id, structure.onboarded_on, last_day, weight
     )
+
+
+# Follow-up ----------------------------------------------------------------------------------
+
+CONTACTS = (
+    ("Camille Martin", "Chargée de mission habitat"),
+    ("Karim Benali", "Responsable de secteur"),
+    ("Sophie Durand", "Travailleuse sociale"),
+    ("Thomas Nguyen", "Technicien"),
+    ("Aïcha Diallo", "Directrice"),
+    ("Julien Moreau", "Coordinateur"),
+)
+PROSPECTS = ("prospect", "contacted", "met", "met")
+DECLARED_SHARE = 0.3  # of the recent months a reporting structure had nothing in
+
+
+def write_follow_up(rng, places, structures: list[DemoStructure], today: dt.date):
+    """Contacts for the demo partners, a few prospects on their way in, and "rien à
+    signaler" declared for some of the recent months a partner had no report in."""
+    demo = db.session.scalars(sa.select(Structure).where(Structure.is_demo.is_(True))).all()
+    for structure in demo:
+        if structure.contact_name is None:
+            name, function = CONTACTS[int(rng.integers(0, len(CONTACTS)))]
+            structure.contact_name, structure.contact_function = name, function
+            structure.contact_email = f"contact.{structure.id}@partenaire.example.org"
+            structure.contact_phone = (
+                f"04 78 00 {structure.id // 100 % 100:02d} {structure.id % 100:02d}"
+            )
+    if not any(structure.onboarded_on is None for structure in demo):
+        _add_prospects(rng, places, today)
+    _declare_quiet_months(rng, structures, today)
+
+
+def _add_prospects(rng, places, today: dt.date):
+    kinds = list(rng.choice(list(STRUCTURE_KINDS), len(PROSPECTS)))
+    prospects = [
+        _new_structure(rng, places, kind, len(STRUCTURE_KINDS), _start(today), today)
+        for kind in kinds
+    ]
+    _name_and_attach(prospects)
+    for structure, stage in zip(prospects, PROSPECTS, strict=True):
+        structure.onboarded_on = structure.trained_on = None
+        structure.stage = stage
+        db.session.add(structure)
+        for step, reached in enumerate(PROSPECTS[: PROSPECTS.index(stage) + 1]):
+            day = today - dt.timedelta(days=int(20 * (4 - step) + rng.integers(0, 10)))
+            db.session.add(StageChange(structure=structure, stage=reached, effective_on=day))
+
+
+def _declare_quiet_months(rng, structures: list[DemoStructure], today: dt.date):
+    since = (today.replace(day=1) - dt.timedelta(days=180)).replace(day=1)
+    month = year_month(Report.intervention_date)
+    reported = set(
+        db.session.execute(
+            sa.select(Report.structure_id, month)
+            .where(Report.intervention_date >= since)
+            .group_by(Report.structure_id, month)
+        ).all()
+    )
+    declared = set(
+        db.session.execute(
+            sa.select(NothingToReport.structure_id, NothingToReport.period_start)
+        ).all()
+    )
+    for structure in structures:
+        start = max(since, structure.onboarded_on.replace(day=1))
+        while start < today.replace(day=1):
+            end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+            quiet = (structure.id, start.year * 100 + start.month) not in reported
+            if (
+                quiet
+                and end <= structure.last_day
+                and start > structure.onboarded_on
+                and (structure.id, start) not in declared
+                and rng.random() < DECLARED_SHARE
+            ):
+                db.session.add(
+                    NothingToReport(
+                        structure_id=structure.id,
+                        cadence="monthly",
+                        period_start=start,
+                        period_end=end,
+                        declared_at=dt.datetime.combine(
+                            end + dt.timedelta(days=3), dt.time(9), dt.UTC
+                        ),
+                    )
+                )
+            start = end + dt.timedelta(days=1)
 
 
 # Reports ------------------------------------------------------------------------------------

@@ -226,3 +226,19 @@ def test_stages_before_the_agreement_and_from_the_data(structure):
     assert (record.stage, record.expected(), record.following) == ("met", [], False)
     structure.active = False
     assert record_on(structure, dt.date(2026, 3, 20)).stage == "left"
+
+
+def test_a_report_for_a_period_still_open_ends_the_silence(structure):
+    structure.onboarded_on = dt.date(2026, 1, 1)
+    report(structure, dt.date(2026, 1, 5), dt.datetime(2026, 1, 6, tzinfo=UTC))
+    # On 11 April February and March are missed: silent. April is still open: a report dated
+    # in it means the partner is back, before April's own deadline.
+    assert record_on(structure, dt.date(2026, 4, 11)).silent
+    report(structure, dt.date(2026, 4, 2), dt.datetime(2026, 4, 3, tzinfo=UTC))
+    record = record_on(structure, dt.date(2026, 4, 11))
+    assert (record.missed_in_a_row(), record.silent, record.late, record.stage) == (
+        [],
+        False,
+        False,
+        "active",
+    )

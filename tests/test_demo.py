@@ -14,9 +14,11 @@ from ohpunaises.app import create_app
 from ohpunaises.extensions import db
 from ohpunaises.indicators import compute
 from ohpunaises.models import (
+    NothingToReport,
     Report,
     ReportAction,
     ReportStatusChange,
+    StageChange,
     Structure,
     Territory,
     TrainingSession,
@@ -83,7 +85,8 @@ def fingerprint() -> list[tuple]:
 def test_the_same_seed_makes_the_same_reports(app_context):
     demo.create_demo_data(200, seed=11)
     first = fingerprint()
-    for table in (ReportAction, ReportStatusChange, Report, TrainingSession, Structure):
+    follow_up = (NothingToReport, StageChange)
+    for table in (ReportAction, ReportStatusChange, Report, TrainingSession, *follow_up, Structure):
         db.session.execute(sa.delete(table))
     db.session.commit()
     demo.create_demo_data(200, seed=11)

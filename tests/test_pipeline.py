@@ -11,14 +11,15 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
-from ohpunaises.cadence import local_today
+from ohpunaises.cadence import local_today, records
 from ohpunaises.errors import Forbidden, Invalid
 from ohpunaises.extensions import db
 from ohpunaises.models import AuditEvent, NothingToReport, StageChange, Structure, User
 from ohpunaises.permissions import Actor
 from ohpunaises.usecases import pipeline, structures
 
-from .conftest import make_report
+from .conftest import make_report, signed_in_client
+from .test_people import send_form, text_of
 
 
 @contextmanager
@@ -143,12 +144,11 @@ def test_the_stage_through_the_api(app, accounts):
 def test_an_agent_declares_nothing_to_report_once(app, accounts):
     structure_id = accounts["agent"].structure_id
     with inside(app):
-        db.session.get(Structure, structure_id).onboarded_on = dt.date(2025, 1, 1)
+        # Joined on the first of last month: that month is owed, missed or not yet due.
+        start = month_before(local_today())
+        db.session.get(Structure, structure_id).onboarded_on = start
         db.session.commit()
-        today = local_today()
     url = f"/api/v1/structures/{structure_id}/nothing-to-report"
-    # Within the grace days the period just ended is offered; after them, the current one.
-    start = month_before(today) if today.day <= 10 else today.replace(day=1)
     first = accounts["agent"].post(url, json={})
     assert first.status_code == 201, first.get_json()
     body = first.get_json()
@@ -212,3 +212,85 @@ def test_a_quarterly_structure_declares_quarters(app, accounts):
     answer = accounts["partner_admin"].post(url, json={"period": "2025-05"})
     assert answer.status_code == 422
     assert "2026-Q4" in messages(answer)["period"]
+
+
+def test_the_form_offers_nothing_to_report_for_the_period_due(app, accounts):
+    with inside(app):
+        start = month_before(local_today())
+        db.session.get(Structure, accounts["agent"].structure_id).onboarded_on = start
+        db.session.commit()
+    browser = signed_in_client(app, accounts["agent"].user_id)
+    page = text_of(browser.get("/saisie"))
+    assert f'name="period" value="{start.year}-{start.month:02d}"' in page
+    assert "Rien à signaler pour" in page
+    answer = send_form(browser, "/saisie/rien-a-signaler", {"period": f"{start:%Y-%m}"}, "/saisie")
+    assert (answer.status_code, answer.headers["Location"]) == (302, "/saisie")
+    page = text_of(browser.get("/saisie"))
+    assert "C'est noté : rien à signaler pour" in page
+    assert f'name="period" value="{start:%Y-%m}"' not in page
+    with inside(app):
+        declared = db.session.scalars(sa.select(NothingToReport.period_start)).all()
+    assert declared == [start]
+    # A coordinator reports for any structure: the form has no such button for them.
+    coordinator = signed_in_client(app, accounts["coordinator"].user_id)
+    assert "Rien à signaler pour" not in text_of(coordinator.get("/saisie"))
+
+
+def test_a_coordinator_creates_a_prospect_and_notes_its_stages_in_the_browser(app, accounts):
+    coordinator = signed_in_client(app, accounts["coordinator"].user_id)
+    data = {
+        "name": "Centre social Bonnefoi",
+        "kind": "association",
+        "commune": "69123",
+        "stage": "prospect",
+        "onboarded_on": "",
+        "reporting_cadence": "quarterly",
+        "reminders_opted_out": "1",
+    }
+    created = send_form(coordinator, "/structures/nouvelle", data)
+    assert created.status_code == 302, text_of(created)
+    page_url = created.headers["Location"]
+    page = text_of(coordinator.get(page_url))
+    assert "Étape actuelle : Prospect." in page
+    assert "Trimestrielle · sans relance" in page
+    assert "pas encore" in page
+    stage_url = page_url + "/etape"
+    signed = send_form(coordinator, stage_url, {"stage": "agreement", "effective_on": ""}, page_url)
+    assert signed.status_code == 302
+    assert signed.headers["Location"].endswith("#etapes")
+    page = text_of(coordinator.get(page_url))
+    assert "Étape notée : Convention signée." in page
+    assert "Étape actuelle : Convention signée." in page
+    refused = send_form(coordinator, stage_url, {"stage": "met", "effective_on": ""}, page_url)
+    assert refused.status_code == 302
+    assert "déjà entrée dans le programme" in text_of(coordinator.get(page_url))
+    with inside(app):
+        structure = db.session.scalar(
+            sa.select(Structure).where(Structure.name == "Centre social Bonnefoi")
+        )
+        assert (structure.stage, structure.onboarded_on, structure.reporting_cadence) == (
+            "agreement",
+            local_today(),
+            "quarterly",
+        )
+        assert structure.reminders_opted_out
+        assert [stage for stage, _ in history(structure.id)] == ["prospect", "agreement"]
+    agent = signed_in_client(app, accounts["agent"].user_id)
+    assert send_form(agent, stage_url, {"stage": "left"}, "/saisie").status_code == 403
+
+
+def test_the_form_offers_the_oldest_period_missed_first(app_context, accounts):
+    structure = db.session.get(Structure, accounts["agent"].structure_id)
+    structure.onboarded_on = dt.date(2025, 1, 1)
+    make_report(structure, "69123", dt.date(2025, 3, 12))
+    db.session.flush()
+    record = records([structure], today=dt.date(2025, 6, 20))[0]
+    # April and May are missed (May's deadline was 10 June): April is offered, late.
+    assert pipeline.declarable_period(record).name == "2025-04"
+    record = records([structure], today=dt.date(2025, 4, 5))[0]
+    # March is received and April still open: the current month is offered.
+    assert pipeline.declarable_period(record).name == "2025-04"
+    make_report(structure, "69123", dt.date(2025, 4, 2))
+    db.session.flush()
+    record = records([structure], today=dt.date(2025, 4, 5))[0]
+    assert pipeline.declarable_period(record) is None

@@ -11,6 +11,11 @@ from contextlib import contextmanager
 from ..extensions import db
 
 
+def containing(search: str) -> str:
+    """The LIKE pattern of a case-insensitive search for `search` anywhere in a lowered text."""
+    return "%" + search.strip().lower().replace("%", "").replace("_", "") + "%"
+
+
 @contextmanager
 def transaction():
     """A use case's unit of work: committed once when it ends, rolled back if it fails.

@@ -10,13 +10,15 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from ..cadence import Record, records
 from ..extensions import db
-from ..indicators.definitions import ACTIVE_DAYS
-from ..models import Activity, ApiToken, Report, Structure, TrainingSession, User
+from ..models import Activity, ApiToken, Report, StageChange, Structure, TrainingSession, User
 from ..permissions import Actor, Scope, covers, structures_within
+from . import containing
 from .activities import RECENT as RECENT_ACTIVITIES
 from .activities import list_activities, open_next_steps
 from .people import list_people
+from .pipeline import stage_history
 from .structures import get_structure
 
 RECENT_TRAININGS = 10
@@ -24,21 +26,22 @@ RECENT_TRAININGS = 10
 
 @dataclass
 class Partner:
-    """A structure with its activity."""
+    """A structure with its activity and its reporting record (`cadence.Record`)."""
 
     structure: Structure
+    record: Record
     reports: int = 0
     last_report: dt.date | None = None
     people: int = 0
 
     @property
     def silent(self) -> bool:
-        """Active, joined more than ACTIVE_DAYS ago, and no intervention in the last
-        ACTIVE_DAYS: a partner to call (the indicator's definition)."""
-        since = dt.date.today() - dt.timedelta(days=ACTIVE_DAYS)
-        recent = self.last_report is not None and self.last_report > since
-        joined = self.structure.onboarded_on is not None and self.structure.onboarded_on <= since
-        return self.structure.active and joined and not recent
+        """Nothing received for the last two periods owed: a partner to call."""
+        return self.record.silent
+
+    @property
+    def stage(self) -> str:
+        return self.record.stage
 
 
 @dataclass
@@ -54,6 +57,7 @@ class PartnerPage:
     follows: bool = False  # the reader follows the structure: its activities and next steps
     activities: list[Activity] = field(default_factory=list)  # the most recent
     next_steps: list[Activity] = field(default_factory=list)  # not done, soonest due first
+    stages: list[StageChange] = field(default_factory=list)  # recorded, the latest first
 
 
 def list_partners(actor: Actor, filters: dict | None = None) -> list[Partner]:
@@ -62,8 +66,7 @@ def list_partners(actor: Actor, filters: dict | None = None) -> list[Partner]:
     filters = filters or {}
     query = sa.select(Structure).where(structures_within(actor, "partner.list"))
     if filters.get("search"):
-        words = filters["search"].strip().lower().replace("%", "").replace("_", "")
-        query = query.where(sa.func.lower(Structure.name).like(f"%{words}%"))
+        query = query.where(sa.func.lower(Structure.name).like(containing(filters["search"])))
     if filters.get("deployment_id"):
         query = query.where(Structure.deployment_id == filters["deployment_id"])
     if filters.get("kind"):
@@ -103,6 +106,7 @@ def partner_page(actor: Actor, structure_id: int) -> PartnerPage:
     if page.follows:
         page.activities = list_activities(actor, structure.id, RECENT_ACTIVITIES)
         page.next_steps = open_next_steps(actor, structure.id)
+        page.stages = stage_history(actor, structure.id)
     return page
 
 
@@ -134,6 +138,6 @@ def _with_activity(structures: list[Structure]) -> list[Partner]:
         ).all()
     )
     return [
-        Partner(structure, *reports[structure.id], people.get(structure.id, 0))
-        for structure in structures
+        Partner(structure, record, *reports[structure.id], people.get(structure.id, 0))
+        for structure, record in zip(structures, records(structures), strict=True)
     ]

@@ -32,7 +32,7 @@ from ..models.base import utcnow
 from ..passwords import weakness
 from ..permissions import Actor, Scope, covers, deployments_within, outranks, users_within
 from ..vocabulary import ROLES
-from . import sessions, transaction
+from . import containing, sessions, transaction
 from .accounts import stop_access
 
 INVITATION_DAYS = 7
@@ -305,7 +305,7 @@ def list_people(actor: Actor, filters: dict | None = None) -> list[User]:
     elif status == "inactive":
         query = query.where(sa.not_(User.active))
     if filters.get("search"):
-        pattern = "%" + filters["search"].strip().lower().replace("%", "").replace("_", "") + "%"
+        pattern = containing(filters["search"])
         query = query.where(
             sa.or_(User.email.like(pattern), sa.func.lower(User.display_name).like(pattern))
         )

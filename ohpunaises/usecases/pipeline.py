@@ -96,11 +96,15 @@ def _check_stage(structure: Structure, stage: str, effective_on: dt.date):
 
 
 def declarable_period(record_: Record) -> ReportingPeriod | None:
-    """The period a "rien à signaler" button offers: the last one ended while it can still be
-    declared on time and is not received, else the current one if not received; None when
-    the structure follows no programme today or both are received."""
+    """The period a "rien à signaler" button offers: the oldest one missed (declared late,
+    it is received, not on time), else the last one ended while it can still be declared on
+    time, else the current one; None when the structure follows no programme today or none
+    of them is left to declare."""
     if not record_.follows_on(record_.today):
         return None
+    missed = record_.missed_in_a_row()
+    if missed:
+        return missed[0]
     current = record_.current_period
     previous = current.previous()
     candidates = (previous, current) if record_.today <= previous.deadline else (current,)
@@ -132,8 +136,7 @@ def declare_nothing_to_report(
         if _has_reports(structure, period):
             raise Conflict(
                 _(
-                    "Des signalements existent déjà pour %(period)s : la période est "
-                    "renseignée.",
+                    "Des signalements existent déjà pour %(period)s : la période est renseignée.",
                     period=period.name,
                 )
             )

@@ -7,6 +7,7 @@ from pathlib import Path
 import marshmallow as ma
 from flask import (
     current_app,
+    flash,
     jsonify,
     make_response,
     redirect,
@@ -23,7 +24,8 @@ from ..errors import Conflict, DomainError, Invalid, Stale
 from ..models import Report
 from ..permissions import Actor, Scope
 from ..schemas import ReportCreateSchema, ReportUpdateSchema
-from ..usecases import reports
+from ..usecases import pipeline, reports
+from ..usecases.reminders import period_words
 from ..vocabulary import (
     ACTIONS,
     BUILDING_TYPES,
@@ -126,7 +128,39 @@ def render_form(actor: Actor, places, values, errors, saved=None):
         saved_dwelling_reports=reports.dwelling_reports(saved) if saved else 0,
         vocabularies=VOCABULARIES,
         messages=client_messages(),
+        nothing_to_report=None if for_others else _declarable(actor),
     )
+
+
+def _declarable(actor: Actor):
+    """The period the agent's structure may declare "rien à signaler" for, if any."""
+    if not actor.may("reporting.declare") or actor.structure_id is None:
+        return None
+    return pipeline.declarable_period(
+        pipeline.record(actor, actor.structure_id, "reporting.declare")
+    )
+
+
+@bp.post("/saisie/rien-a-signaler")
+@requires("reporting.declare")
+def declare_nothing_to_report():
+    """The form's "rien à signaler" button: the period offered is declared, not a report."""
+    actor = current_actor()
+    try:
+        made = pipeline.declare_nothing_to_report(
+            actor, actor.structure_id, request.form.get("period") or None
+        )
+    except DomainError as error:
+        flash(error.message(), "error")
+    else:
+        flash(
+            _(
+                "C'est noté : rien à signaler pour %(period)s. La période est renseignée.",
+                period=period_words(made.period, in_sentence=True),
+            ),
+            "success",
+        )
+    return redirect(url_for("web.new_report"))
 
 
 VOCABULARIES = {

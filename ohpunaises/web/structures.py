@@ -8,14 +8,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth import current_actor, requires
-from ..errors import DomainError
-from ..usecases import accounts, partners, people, structures, territories
+from ..errors import DomainError, Invalid
+from ..usecases import accounts, partners, people, pipeline, structures, territories
 from ..usecases.activities import local_today
-from ..usecases.structures import CONTACT_FIELDS
+from ..usecases.structures import CONTACT_FIELDS, STAGES_AT_CREATION
 from ..vocabulary import (
     ACTIVITY_KINDS,
     ACTIVITY_STATUSES,
+    BEFORE_AGREEMENT,
+    CADENCES,
     ROLES,
+    STAGES,
     STRUCTURE_KINDS,
     TRAINING_KINDS,
 )
@@ -133,10 +136,28 @@ def reactivate_structure(structure_id):
     return redirect(url_for("web.structure", structure_id=structure_id))
 
 
+@bp.post("/structures/<int:structure_id>/etape")
+@requires("structure.update")
+def record_stage(structure_id):
+    """Note the stage a partner reached, from the follow-up section of its page."""
+    errors = {}
+    effective_on = date(request.form, "effective_on", errors)
+    stage = request.form.get("stage", "")
+    try:
+        if errors:
+            raise Invalid(errors={name: " ".join(found) for name, found in errors.items()})
+        pipeline.record_stage(current_actor(), structure_id, stage, effective_on)
+    except Invalid as error:
+        flash(error.message(), "error")
+    else:
+        flash(_("Étape notée : %(stage)s.", stage=STAGES[stage]), "success")
+    return redirect(url_for("web.structure", structure_id=structure_id, _anchor="etapes"))
+
+
 @bp.get("/structures/<int:structure_id>")
 @requires("structure.read")
 def structure(structure_id):
-    return _structure_page(structure_id)
+    return _structure_page(partners.partner_page(current_actor(), structure_id))
 
 
 @bp.post("/structures/<int:structure_id>/jetons")
@@ -158,9 +179,10 @@ def create_structure_token(structure_id):
         except DomainError as error:
             errors = errors_of(error)
     if created is None:
-        return _structure_page(structure_id, 422, token_errors=errors, values=request.form)
+        return _structure_page(page, 422, token_errors=errors, values=request.form)
     flash(_("Jeton créé : copiez-le maintenant, il ne sera plus affiché."), "success")
-    return _structure_page(structure_id, 201, new_token=created)
+    page = partners.partner_page(actor, structure_id)  # with the new token
+    return _structure_page(page, 201, new_token=created)
 
 
 @bp.post("/jetons/<int:token_id>/revoquer")
@@ -177,9 +199,8 @@ def revoke_token(token_id):
 # Inside ---------------------------------------------------------------------------------------
 
 
-def _structure_page(structure_id, status=200, token_errors=None, values=None, new_token=None):
+def _structure_page(page, status=200, token_errors=None, values=None, new_token=None):
     actor = current_actor()
-    page = partners.partner_page(actor, structure_id)
     response = render_template(
         "web/structure.html",
         page=page,
@@ -199,12 +220,25 @@ def _structure_page(structure_id, status=200, token_errors=None, values=None, ne
         activity_kinds=ACTIVITY_KINDS,
         activity_statuses=ACTIVITY_STATUSES,
         may_record_activity=page.follows and actor.may("activity.record"),
+        stages=STAGES,
+        stage_choices=_stage_choices(page.partner.structure),
+        cadences=CADENCES,
         today=local_today(),
         token_errors=token_errors or {},
         values=values or {},
         new_token=new_token,
     )
     return response, status, {"Cache-Control": "no-store"}
+
+
+def _stage_choices(structure) -> list[str]:
+    """The stages the team may note next: on the way in before the agreement, then a pause,
+    an exit, or the agreement again (a resumption)."""
+    if structure.onboarded_on is None:
+        choices = [*BEFORE_AGREEMENT, "agreement"]
+    else:
+        choices = ["paused", "left", "agreement"]
+    return [stage for stage in choices if stage != structure.stage]
 
 
 def _form_page(values, errors, structure):
@@ -215,6 +249,8 @@ def _form_page(values, errors, structure):
         errors=errors,
         structure=structure,
         kinds=list(STRUCTURE_KINDS.items()),
+        stage_options=[(stage, STAGES[stage]) for stage in STAGES_AT_CREATION],
+        cadence_options=list(CADENCES.items()),
         today=dt.date.today().isoformat(),
         communes=sorted(((c.code, f"{c.name} ({c.code})") for c in communes), key=lambda c: c[1]),
     )
@@ -228,6 +264,8 @@ def _values_of(structure) -> dict:
         "commune": structure.commune.code,
         "onboarded_on": structure.onboarded_on.isoformat() if structure.onboarded_on else "",
         "trained_on": structure.trained_on.isoformat() if structure.trained_on else "",
+        "reporting_cadence": structure.reporting_cadence,
+        "reminders_opted_out": "1" if structure.reminders_opted_out else "",
     }
     values.update({name: getattr(structure, name) or "" for name in CONTACT_FIELDS})
     return values
@@ -238,15 +276,23 @@ def _structure_data(form, errors) -> dict:
         "name": text(form, "name", 200, errors, required=True),
         "kind": form.get("kind"),
         "commune": text(form, "commune", 20, errors, required=True),
-        "onboarded_on": date(form, "onboarded_on", errors, required=True),
+        "onboarded_on": date(form, "onboarded_on", errors),
         "trained_on": date(form, "trained_on", errors),
+        "reporting_cadence": form.get("reporting_cadence") or "monthly",
+        "reminders_opted_out": form.get("reminders_opted_out") == "1",
         "contact_name": text(form, "contact_name", 120, errors),
         "contact_function": text(form, "contact_function", 120, errors),
         "contact_email": text(form, "contact_email", 254, errors),
         "contact_phone": text(form, "contact_phone", 40, errors),
     }
+    if "stage" in form:
+        data["stage"] = form.get("stage")
+    if data["onboarded_on"] is None:
+        del data["onboarded_on"]  # not yet (a prospect), or unchanged
     if data["kind"] not in STRUCTURE_KINDS:
         errors["kind"] = [_("Choisissez un type de structure.")]
+    if data["reporting_cadence"] not in CADENCES:
+        errors["reporting_cadence"] = [_("Choisissez un rythme de déclaration.")]
     email = data["contact_email"]
     if email and ("@" not in email or " " in email):
         errors["contact_email"] = [_("Adresse e-mail invalide.")]
