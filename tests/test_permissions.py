@@ -259,7 +259,7 @@ def test_the_navigation_shows_only_the_pages_a_role_opens(world):
     expected = {
         "agent": field,
         "partner_admin": field | {"Exports"},
-        "coordinator": field | {"Exports", "Journal", "À faire"},
+        "coordinator": field | {"Exports", "Journal", "À faire", "Essaimage"},
         "institution": {"Indicateurs", "Carte", "Exports"},
         "evaluator": {"Indicateurs", "Carte", "Exports"},
     }

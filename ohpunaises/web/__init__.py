@@ -15,6 +15,7 @@ HOME_BY_ROLE = {
 from . import (  # noqa: E402, F401  (routes register on import)
     activities,
     deployments,
+    essaimage,
     exports,
     indicators,
     links,

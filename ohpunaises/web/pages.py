@@ -18,6 +18,7 @@ NAVIGATION = (
     ("map.territorial_map", _l("Carte")),
     ("web.exports", _l("Exports")),
     ("web.structures_list", _l("Structures")),
+    ("web.essaimage", _l("Essaimage")),
     ("web.todo", _l("À faire")),
     ("web.my_structure", _l("Ma structure")),
     ("web.people_list", _l("Personnes")),

@@ -1,0 +1,188 @@
+"""The coordinators' essaimage workspace (`/essaimage`): the partners' funnel, the silent and
+late partners to call (with a one-click "Noter un appel" and their CSV), and the map of the
+communes where the programme has an active partner, only prospects, or nobody."""
+
+import datetime as dt
+
+import folium
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, format_decimal, format_percent, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import escape
+
+from ..api.exports import csv_response
+from ..auth import current_actor, requires
+from ..map.builders import (
+    LEAFLET_CSS,
+    LEAFLET_JS,
+    LYON,
+    LegendEntry,
+    LocalMap,
+    RenderedMap,
+    render_parts,
+)
+from ..map.shapes import bounds, shapes
+from ..usecases import activities, essaimage
+from ..usecases.essaimage import Median
+from ..vocabulary import ACTIVITY_KINDS, STAGES, STRUCTURE_KINDS
+from . import bp
+from .forms import identifier
+
+# Blue and orange tell the classes apart with every common colour blindness; grey is "none".
+STATE_COLOURS = {"active": "#2166ac", "prospect": "#f4a582", "none": "#f2f2f2"}
+STATE_LABELS = {
+    "active": _l("Au moins un partenaire actif"),
+    "prospect": _l("Seulement des prospects (avant la convention)"),
+    "none": _l("Aucun partenaire actif"),
+}
+
+
+@bp.get("/essaimage", endpoint="essaimage")
+@requires("partner.list")
+def essaimage_page():
+    """The funnel, the silent and late partners and the communes' map, for the actor's
+    deployments or the one chosen (`?deploiement=<id>`)."""
+    actor = current_actor()
+    found = essaimage.overview(actor, _chosen_deployment())
+    return render_template(
+        "web/essaimage.html",
+        overview=found,
+        stages=STAGES,
+        kinds=STRUCTURE_KINDS,
+        activity_kinds=ACTIVITY_KINDS,
+        state_labels=STATE_LABELS,
+        commune_counts={
+            state: sum(c.state == state for c in found.communes) for state in STATE_COLOURS
+        },
+        map=commune_map(found.communes),
+        may_record=actor.may("activity.record"),
+        period_label=period_label,
+        days_text=days_text,
+        share_text=share_text,
+    )
+
+
+@bp.get("/essaimage/silencieuses.csv")
+@requires("partner.list")
+def essaimage_csv():
+    """The silent and late partners as CSV (UTF-8 with BOM, `;`), audited."""
+    body = essaimage.silent_csv(current_actor(), _chosen_deployment())
+    return csv_response(body, f"silencieuses-{dt.date.today().isoformat()}.csv")
+
+
+@bp.post("/essaimage/structures/<int:structure_id>/appel")
+@requires("activity.record")
+def essaimage_call(structure_id):
+    """Note a call made today with the structure, then open its follow-up to complete it."""
+    activity = activities.record_activity(current_actor(), structure_id, {})
+    flash(
+        _(
+            "Appel noté avec « %(name)s ». Ajoutez une note ou une prochaine étape si besoin.",
+            name=activity.structure.name,
+        ),
+        "success",
+    )
+    return redirect(url_for("web.structure", structure_id=structure_id) + "#suivi")
+
+
+# Inside ---------------------------------------------------------------------------------------
+
+
+def _chosen_deployment() -> int | None:
+    errors = {}
+    chosen = identifier(request.args, "deploiement", errors)
+    if errors:
+        abort(400, _("Déploiement invalide : choisissez-le dans la liste."))
+    return chosen
+
+
+def period_label(period) -> str:
+    """A reporting period in words: "avril 2026", or "T2 2026" for a quarter."""
+    if period.cadence == "quarterly":
+        quarter = (period.start.month - 1) // 3 + 1
+        return _("T%(quarter)d %(year)d", quarter=quarter, year=period.start.year)
+    return format_date(period.start, "MMMM y")
+
+
+def days_text(median: Median) -> str:
+    """A median of days in words, or a dash when nothing was measured."""
+    if median.days is None:
+        return "—"
+    days = format_decimal(median.days, "#,##0.#")
+    return ngettext("%(days)s jour", "%(days)s jours", int(median.days), days=days)
+
+
+def share_text(part: int, whole: int) -> str:
+    """ "2 sur 8 (25 %)", or a dash when the whole is empty."""
+    if not whole:
+        return "—"
+    percent = format_percent(part / whole)
+    return _("%(part)d sur %(whole)d (%(percent)s)", part=part, whole=whole, percent=percent)
+
+
+def commune_map(communes) -> RenderedMap | None:
+    """The communes' outlines coloured by what the programme has there, with a legend; None
+    when the deployments hold no commune."""
+    states = {commune.territory_id: commune.state for commune in communes}
+    drawn = [shape for shape in shapes("commune") if shape.id in states]
+    if not drawn:
+        return None
+    folium_map = LocalMap(
+        location=LYON, zoom_start=11, tiles=None, control_scale=True, zoom_snap=0.25
+    )
+    folium_map.default_js = [(name, url_for("static", filename=path)) for name, path in LEAFLET_JS]
+    folium_map.default_css = [
+        (name, url_for("static", filename=path)) for name, path in LEAFLET_CSS
+    ]
+    folium.TileLayer(
+        tiles=current_app.config["TILE_URL"],
+        attr=current_app.config["TILE_ATTRIBUTION"],
+        name=_("Fond de carte"),
+        control=False,
+    ).add_to(folium_map)
+    folium_map.fit_bounds(bounds(drawn))
+    features = [
+        {
+            "type": "Feature",
+            "id": shape.code,
+            "geometry": shape.geometry,
+            "properties": {
+                "name": str(escape(shape.name)),
+                "state": str(escape(STATE_LABELS[states[shape.id]])),
+                "fill": STATE_COLOURS[states[shape.id]],
+            },
+        }
+        for shape in drawn
+    ]
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name=_("Communes"),
+        style_function=_commune_style,
+        highlight_function=lambda _feature: {"weight": 3, "color": "#1b1b1f"},
+        zoom_on_click=False,
+        control=False,
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name", "state"],
+            aliases=[str(escape(_("Commune"))), str(escape(_("Essaimage")))],
+            sticky=True,
+        ),
+    ).add_to(folium_map)
+    legend = [LegendEntry(colour, str(STATE_LABELS[key])) for key, colour in STATE_COLOURS.items()]
+    return RenderedMap(
+        *render_parts(folium_map),
+        title=_("Communes des déploiements"),
+        legend=legend,
+        notes=[],
+        whole="",
+    )
+
+
+def _commune_style(feature) -> dict:
+    return {
+        "fillColor": feature["properties"]["fill"],
+        "fillOpacity": 0.75,
+        "color": "#5b5b66",
+        "weight": 1,
+        "className": "ohp-territory",
+    }
