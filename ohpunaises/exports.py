@@ -348,7 +348,7 @@ LINE_BREAK = r"\r\n?"
 CONTROL = r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
 
-def _spreadsheet_safe(value):
+def spreadsheet_safe(value):
     """Free text as one harmless cell: line breaks as LF (so that the cell is quoted, by the
     csv module and by COPY alike), other control characters as spaces, and a leading
     apostrophe where a spreadsheet would run a formula."""
@@ -399,7 +399,7 @@ def formats(actor: Actor, options: Options) -> dict[str, Format]:
         "intervention_date": date,
         "resolved_on": date,
         "anonymised": Format(_set, _sql_set),
-        "notes": Format(_spreadsheet_safe, _sql_spreadsheet_safe),
+        "notes": Format(spreadsheet_safe, _sql_spreadsheet_safe),
         "created_at": timestamp,
         "updated_at": timestamp,
         **{f"vulnerability_{name}": Format(_boolean, _sql_boolean) for name in VULNERABILITIES},

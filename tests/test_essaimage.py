@@ -21,6 +21,7 @@ from ohpunaises.models import (
     AuditEvent,
     Deployment,
     NothingToReport,
+    Reminder,
     StageChange,
     Structure,
     TrainingSession,
@@ -94,6 +95,23 @@ def declared(structure, start: dt.date):
             cadence="monthly",
             period_start=period.start,
             period_end=period.end,
+        )
+    )
+
+
+def reminded(structure, sent_on: dt.date):
+    """A level-1 reminder sent to the structure that morning."""
+    sent_at = dt.datetime.combine(sent_on, dt.time(7), dt.UTC)
+    db.session.add(
+        Reminder(
+            key=f"1:s{structure.id}:{sent_on}",
+            level=1,
+            structure=structure,
+            period_start=sent_on.replace(day=1),
+            recipients=1,
+            status="sent",
+            attempts=1,
+            sent_at=sent_at,
         )
     )
 
@@ -181,7 +199,8 @@ def programme(app, east):
             )
         )
         make_report(by_name["Active par signalement"], "69123", D(2026, 2, 15))
-        make_report(by_name["Active par signalement"], "69123", D(2026, 5, 10))
+        back = make_report(by_name["Active par signalement"], "69123", D(2026, 5, 10))
+        back.created_at = dt.datetime(2026, 5, 11, 8, tzinfo=dt.UTC)
         make_report(by_name["Active par déclaration"], "69123", D(2026, 2, 20))  # before joining
         declared(by_name["Active par déclaration"], D(2026, 4, 1))
         declared(by_name["Active par déclaration"], D(2026, 5, 1))
@@ -189,6 +208,13 @@ def programme(app, east):
         make_report(by_name["En retard"], "69123", D(2026, 4, 14))
         make_report(by_name["Villeurbanne active"], "69266", D(2026, 5, 5))
         silent = by_name["Silencieuse"]
+        # Reminded: one came back within 30 days, one did not; the third is too recent to tell.
+        for name, sent_on in (
+            ("Active par signalement", D(2026, 4, 20)),
+            ("Silencieuse", D(2026, 4, 15)),
+            ("En retard", D(2026, 6, 1)),
+        ):
+            reminded(by_name[name], sent_on)
         activity(silent, "email", D(2026, 4, 2))
         activity(silent, "call", D(2026, 5, 20))  # the last one done
         activity(silent, "call", D(2026, 6, 1), status="cancelled")
@@ -298,6 +324,11 @@ def test_conversion_and_medians_follow_their_definitions(ids):
     assert figures(east) == (2, 1, 110, 1, 65, 1)
     assert figures(found.funnel) == (8, 2, 110, 3, 65.5, 4)
     assert found.funnel.conversion == 0.25
+
+
+def test_the_share_of_reminded_partners_that_came_back_within_30_days(ids):
+    overview = essaimage.overview(actor(ids["coordinator"]), today=TODAY)
+    assert (overview.follow_through.reminded, overview.follow_through.reported) == (2, 1)
 
 
 def test_a_deployment_chosen_narrows_everything_to_it(ids):

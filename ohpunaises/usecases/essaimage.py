@@ -34,12 +34,13 @@ from sqlalchemy.orm import selectinload
 from .. import audit, logs
 from ..cadence import Record, ReportingPeriod, local_today, records
 from ..errors import NotFound
-from ..exports import BOM, LINE_END, _spreadsheet_safe
+from ..exports import BOM, LINE_END, spreadsheet_safe
 from ..extensions import db
 from ..models import Activity, Deployment, Structure, Territory, deployment_territories
 from ..permissions import Actor, deployments_within, structures_within
 from ..vocabulary import ACTIVITY_KINDS, BEFORE_AGREEMENT, STAGES, STRUCTURE_KINDS
 from . import transaction
+from .reminders import FollowThrough, follow_through
 
 ACTION = "partner.list"
 COMMUNE_STATES = ("active", "prospect", "none")
@@ -132,6 +133,7 @@ class Overview:
     by_deployment: list  # one Funnel per deployment of the scope
     quiet: list  # QuietPartner: silent first, then late, each by name
     communes: list  # CommuneState, by name
+    follow_through: FollowThrough  # reminded partners, and those that came back within 30 days
 
 
 def overview(actor: Actor, deployment_id: int | None = None, today=None) -> Overview:
@@ -175,6 +177,7 @@ def overview(actor: Actor, deployment_id: int | None = None, today=None) -> Over
         by_deployment=by_deployment,
         quiet=_quiet(found, today),
         communes=_communes(actor, chosen, found),
+        follow_through=follow_through([record.structure.id for record in found], today),
     )
 
 
@@ -358,7 +361,7 @@ def silent_csv_rows(found: Overview) -> list[list[str]]:
             partner.next_step,
             _iso(partner.next_step_due),
         ]
-        rows.append([_spreadsheet_safe(text) or "" for text in texts])
+        rows.append([spreadsheet_safe(text) or "" for text in texts])
     return rows
 
 
