@@ -123,7 +123,7 @@ class Record:
         if joined is None or day < joined:
             return False
         if not self.changes:
-            return self.structure.stage not in OUT_OF_PROGRAMME
+            return self.structure.active and self.structure.stage not in OUT_OF_PROGRAMME
         out = False
         for effective_on, stage in self.changes:
             if effective_on > day:

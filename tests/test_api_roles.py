@@ -68,6 +68,20 @@ MATRIX = {
     ("POST", "/api/v1/structures/{structure}/activities"): (401, 403, 403, 201, 403, 403, 403),
     ("PATCH", "/api/v1/activities/{activity}"): (401, 403, 403, 200, 403, 403, 403),
     ("GET", "/api/v1/todo"): (401, 403, 403, 200, 403, 403, 403),
+    # Stages are the coordination's; a structure declares "rien à signaler" for itself (A
+    # joined today: no period is owed yet, so the allowed roles get a 422, not a 403).
+    ("POST", "/api/v1/structures/{structure}/stage"): (401, 403, 403, 200, 403, 403, 403),
+    ("GET", "/api/v1/structures/{structure}/stages"): (401, 403, 403, 200, 403, 403, 403),
+    ("GET", "/api/v1/reporting"): (401, 403, 403, 200, 403, 403, 403),
+    ("POST", "/api/v1/structures/{structure}/nothing-to-report"): (
+        401,
+        422,
+        422,
+        422,
+        403,
+        403,
+        404,
+    ),
 }
 
 BODIES = {
@@ -89,6 +103,7 @@ BODIES = {
     ("POST", "/api/v1/deployments/{deployment}/people"): {"user_ids": [2147483647]},
     ("POST", "/api/v1/structures/{structure}/activities"): {"note": "Point d'étape"},
     ("PATCH", "/api/v1/activities/{activity}"): {"status": "cancelled"},
+    ("POST", "/api/v1/structures/{structure}/stage"): {"stage": "paused"},
 }
 
 CASES = [

@@ -54,6 +54,10 @@ EXPECTED_IDS = [
     "training_sessions",
     "people_trained",
     "median_days_to_first_report",
+    "expected_reports",
+    "received_reports",
+    "completeness_rate",
+    "timeliness_rate",
     "first_report_by_territory",
     "reports_per_10000",
     "qpv_rate_ratio",
@@ -125,7 +129,8 @@ def build_dataset() -> dict:
     s3 = add_structure("S3", "social_services", venissieux, "2025-03-15")
     s4 = add_structure("S4", "pest_control", lyon, "2024-01-10")
     add_structure("S5", "health_centre", villeurbanne, "2025-09-01")
-    add_structure("S6", "other", lyon, "2023-01-01", active=False)
+    # Inactive, as the application keeps it: out of the programme (stage "left").
+    add_structure("S6", "other", lyon, "2023-01-01", active=False).stage = "left"
 
     def v(when, key, size, cost, paid, actions, **fields):
         fields.update(dwelling_key=key, household_size=size, cost_total=cost, cost_household=paid)
@@ -301,6 +306,15 @@ def test_the_coordination_reads_every_indicator_for_the_whole(dataset):
         "people_trained": 12 + 30 + 8,
         # S2: 19 days (1 → 20 February), S3: 26 days (15 March → 10 April).
         "median_days_to_first_report": (19 + 26) / 2,
+        # Monthly periods of 2025 owed: S1 12, S2 11 (from February), S3 9 (joined mid-March:
+        # from April), S4 12, S5 4 (from September); S6 left. Received: S1 all but September
+        # and November (10), S2 February, April, October to December (5), S3 April, November
+        # and December (3), S4 February and March (2). Every report reached the platform when
+        # the test stored it, long after the deadlines: none on time.
+        "expected_reports": 12 + 11 + 9 + 12 + 4,
+        "received_reports": 10 + 5 + 3 + 2,
+        "completeness_rate": round(100 * 20 / 48, 1),
+        "timeliness_rate": 0.0,
         "first_report_by_territory": "2024-05-01",
         "reports_per_10000": round(23 * 10_000 / METROPOLE, 2),
         # (2 / 20,000) / (21 / (1,436,354 − 20,000))
@@ -373,6 +387,11 @@ def test_the_coordination_reads_every_indicator_per_commune(dataset):
         "training_sessions": {V: 1, L: 1, E: 1},
         "people_trained": {V: 30, L: 12, E: 8},
         "median_days_to_first_report": {L: 19.0, E: 26.0},
+        # Villeurbanne: S1 and S5; Lyon: S2 and S4; Vénissieux: S3 (see above).
+        "expected_reports": {V: 12 + 4, L: 11 + 12, E: 9},
+        "received_reports": {V: 10, L: 5 + 2, E: 3},
+        "completeness_rate": {V: 62.5, L: round(100 * 7 / 23, 1), E: round(100 * 3 / 9, 1)},
+        "timeliness_rate": {},  # 0 % everywhere
         "first_report_by_territory": {V: "2025-01-10", L: "2024-05-01", E: "2025-04-10"},
         "reports_per_10000": {
             code: round(count * 10_000 / POPULATION[commune], 2)
@@ -383,6 +402,8 @@ def test_the_coordination_reads_every_indicator_per_commune(dataset):
         "reports_by_quarter": {V: 12, L: 8, E: 3},
     }
     assert {key: per_territory(indicator) for key, indicator in shown.items()} == expected
+    timely = {row.territory.id: row.figure.value for row in shown["timeliness_rate"].territories}
+    assert (timely[V], timely[L], timely[E]) == (0.0, 0.0, 0.0)
     for key in ("reports", "communes_covered", "reports_by_quarter"):
         assert len(shown[key].territories) == 58
     zeros = {row.figure.value for row in shown["reports"].territories}

@@ -109,6 +109,7 @@ def register_api(app):
     from . import (
         account,
         activities,
+        completeness,
         deployments,
         exports,
         indicators,
@@ -144,6 +145,7 @@ def register_api(app):
         trainings,
         deployments,
         activities,
+        completeness,
         account,
         indicators,
         exports,

@@ -132,6 +132,11 @@ TRAININGS_BASIS = _l(
     "Sessions de formation et de sensibilisation : date, participants, territoire de la session "
     "ou, à défaut, commune de la structure qui l'a tenue."
 )
+REPORTING_BASIS = _l(
+    "Structures partenaires : rythme de déclaration (mensuel ou trimestriel), date d'entrée, "
+    "pauses et sorties, commune d'implantation ; date d'intervention et date d'arrivée de leurs "
+    "signalements, déclarations « rien à signaler »."
+)
 
 _DEFINITIONS = (
     Indicator(
@@ -418,6 +423,64 @@ _DEFINITIONS = (
         "median",
         ("first_reported_structures",),
         "median_days_to_first_report",
+        levels=COMMUNE_ONLY,
+    ),
+    Indicator(
+        "expected_reports",
+        "essaimage",
+        _l("Périodes de déclaration attendues"),
+        _l(
+            "Nombre de périodes (mois ou trimestres, selon le rythme de chaque structure) pour "
+            "lesquelles une déclaration était attendue, dont le dernier jour tombe dans la "
+            "période et dont l'échéance (10 jours après la fin) est passée à la date du "
+            "calcul : une structure doit chaque période qui commence alors qu'elle est entrée "
+            "dans le programme, ni en pause ni sortie."
+        ),
+        _l("périodes"),
+        REPORTING_BASIS,
+        "count",
+        ("expected_reports",),
+        levels=COMMUNE_ONLY,
+    ),
+    Indicator(
+        "received_reports",
+        "essaimage",
+        _l("Périodes renseignées"),
+        _l(
+            "Parmi les périodes attendues, celles où la structure a fait au moins un "
+            "signalement (date d'intervention dans la période) ou déclaré n'avoir rien à "
+            "signaler."
+        ),
+        _l("périodes"),
+        REPORTING_BASIS,
+        "count",
+        ("received_reports", "expected_reports"),
+        levels=COMMUNE_ONLY,
+    ),
+    Indicator(
+        "completeness_rate",
+        "essaimage",
+        _l("Complétude des déclarations"),
+        _l("Part des périodes attendues qui ont été renseignées, à la date du calcul."),
+        _l("%"),
+        REPORTING_BASIS,
+        "share",
+        ("received_reports", "expected_reports"),
+        levels=COMMUNE_ONLY,
+    ),
+    Indicator(
+        "timeliness_rate",
+        "essaimage",
+        _l("Ponctualité des déclarations"),
+        _l(
+            "Part des périodes attendues renseignées à temps : le premier signalement ou la "
+            "déclaration « rien à signaler » de la période est arrivé au plus tard 10 jours "
+            "après sa fin."
+        ),
+        _l("%"),
+        REPORTING_BASIS,
+        "share",
+        ("on_time_reports", "expected_reports"),
         levels=COMMUNE_ONLY,
     ),
     Indicator(

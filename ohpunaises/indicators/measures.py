@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from .. import cadence
 from ..extensions import db
 from ..models import Report, ReportAction, ReportStatusChange, Structure, Territory, TrainingSession
 from .definitions import ACTIVE_DAYS, CLOSED_STATUSES, REINFESTATION_DAYS, TREATMENTS
@@ -511,7 +512,11 @@ def _structure_measures(scope: Scope, figures: Figures):
     onboarded = (
         sa.select(*counted("n", Structure.record_key))
         .select_from(Structure)
-        .where(*_structure_filters(scope), *_in_period(Structure.onboarded_on, scope.period))
+        .where(
+            *_structure_filters(scope),
+            Structure.onboarded_on.is_not(None),  # prospects have not joined yet
+            *_in_period(Structure.onboarded_on, scope.period),
+        )
     )
     dims = [year_quarter(Structure.onboarded_on), Structure.kind]
     totals, keys = defaultdict(int), defaultdict(int)
@@ -546,6 +551,36 @@ def _first_report_delays(scope: Scope, figures: Figures):
         _structure_group(scope),
         sa.join(Structure, first, first.c.structure_id == Structure.id),
     )
+
+
+# Reporting: what each structure's cadence expected (ohpunaises.cadence).
+REPORTING_FAMILIES = {
+    "expected": "expected_reports",
+    "received": "received_reports",
+    "on_time": "on_time_reports",
+}
+
+
+def _reporting(scope: Scope, figures: Figures):
+    """Expected periods, received and on time, whose deadline passed and whose last day falls
+    in the period; their cell key sums their structures' record keys, once per period."""
+    structures = db.session.scalars(
+        sa.select(Structure)
+        .where(*_structure_filters(scope), Structure.onboarded_on.is_not(None))
+        .order_by(Structure.id)
+    ).all()
+    # What is received is known as of today: a past period's last month is counted once its
+    # deadline has passed, even when the reference date is the period's end.
+    until = scope.observed_on
+    group = (lambda record: record.structure.commune_id) if scope.level == "commune" else None
+    tallies = cadence.tally(
+        cadence.records(structures, until), scope.period.start, scope.period.end, until, group
+    )
+    tallies.setdefault(None, cadence.Tally())
+    for territory, counted_periods in tallies.items():
+        for name, family in REPORTING_FAMILIES.items():
+            figures.counts[(family, territory)] = getattr(counted_periods, name)
+            figures.keys[(family, territory)] = counted_periods.keys[name]
 
 
 def _trainings(scope: Scope, figures: Figures):
@@ -669,6 +704,7 @@ MEASURES = (
     _active_structures,
     _structure_measures,
     _first_report_delays,
+    _reporting,
     _trainings,
     _coverage,
     _populations,

@@ -48,6 +48,10 @@ HEADLINES = (
             "training_sessions",
             "people_trained",
             "median_days_to_first_report",
+            "expected_reports",
+            "received_reports",
+            "completeness_rate",
+            "timeliness_rate",
         ),
     ),
     ("advocacy", ("reports_per_10000", "qpv_rate_ratio")),
@@ -58,6 +62,7 @@ TERRITORY_COLUMNS = (
     "share_vulnerable",
     "resolution_rate",
     "active_structures",
+    "completeness_rate",
     "first_report_by_territory",
 )
 PUBLIC_FIGURES = (
