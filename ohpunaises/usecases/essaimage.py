@@ -304,8 +304,8 @@ def _communes(actor: Actor, chosen: Deployment | None, found: list[Record]) -> l
 
 
 def _commune_state(stages: list[str]) -> str:
-    """"active" with an active partner; else "prospect" with a partner on its way in (the
-    communes where the programme may take root next); else "none"."""
+    """The commune's class: "active" with an active partner; else "prospect" with a partner
+    on its way in (where the programme may take root next); else "none"."""
     if "active" in stages:
         return "active"
     if any(stage in BEFORE_AGREEMENT for stage in stages):
