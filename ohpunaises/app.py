@@ -25,13 +25,13 @@ from . import cli, data_version, logs, web
 from .api import PREFIX as API_PREFIX
 from .api import problems, register_api
 from .api import unauthorized as api_unauthorized
+from .cadence import period_words
 from .config import load_settings
 from .database import configure_engine, database_is_reachable
 from .errors import Busy, DomainError
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .indicators import cache as figure_cache
 from .map import bp as map_blueprint
-from .usecases.reminders import period_words
 from .web.errors import error_page
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import format_date
+from flask_babel import lazy_gettext as _l
 
 from .extensions import db
 from .indicators.sql import year_month
@@ -27,6 +29,19 @@ from .vocabulary import BEFORE_AGREEMENT, OUT_OF_PROGRAMME
 
 GRACE_DAYS = 10
 MONTHS = {"monthly": 1, "quarterly": 3}
+QUARTERS = (
+    _l("1er trimestre %(year)s"),
+    _l("2e trimestre %(year)s"),
+    _l("3e trimestre %(year)s"),
+    _l("4e trimestre %(year)s"),
+)
+# In a sentence ("rien reçu pour le 4e trimestre 2026"), as a month needs no article.
+QUARTERS_IN_SENTENCE = (
+    _l("le 1er trimestre %(year)s"),
+    _l("le 2e trimestre %(year)s"),
+    _l("le 3e trimestre %(year)s"),
+    _l("le 4e trimestre %(year)s"),
+)
 _NAME = re.compile(r"^(\d{4})-(?:(\d{2})|Q([1-4]))$")
 
 
@@ -86,6 +101,15 @@ def parse_period(name: str, cadence: str) -> ReportingPeriod | None:
     if cadence == "quarterly" and quarter:
         return ReportingPeriod(dt.date(int(year), 3 * int(quarter) - 2, 1), cadence)
     return None
+
+
+def period_words(period: ReportingPeriod, in_sentence: bool = False) -> str:
+    """The period in words, in the current language: "novembre 2026", "4e trimestre 2026"
+    ("le 4e trimestre 2026" `in_sentence`)."""
+    if period.cadence == "quarterly":
+        names = QUARTERS_IN_SENTENCE if in_sentence else QUARTERS
+        return str(names[(period.start.month - 1) // 3]) % {"year": period.start.year}
+    return format_date(period.start, "MMMM y")
 
 
 def local_date(moment: dt.datetime) -> dt.date:

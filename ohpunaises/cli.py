@@ -16,7 +16,7 @@ from flask.cli import AppGroup, ScriptInfo, with_appcontext
 from flask_babel import gettext as _
 from flask_migrate.cli import db as db_cli
 
-from . import bootstrap, demo, exports, permissions
+from . import bootstrap, cadence, demo, exports, permissions
 from .config import ConfigError
 from .errors import DomainError
 from .permissions import Actor
@@ -557,7 +557,7 @@ def _whom(planned) -> str:
         "%(structure)s, niveau %(level)d, %(period)s",
         structure=planned.structure_name,
         level=planned.level,
-        period=reminder_cases.period_words(planned.period),
+        period=cadence.period_words(planned.period),
     )
 
 

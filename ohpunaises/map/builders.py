@@ -382,6 +382,55 @@ def latest_points(period: Period, actor: Actor) -> list[list[float]]:
     return [[round(lat, 5), round(lon, 5)] for lat, lon in db.session.execute(query)]
 
 
+def classes_map(
+    classes: dict[int, str], colours: dict, labels: dict, title: str, tooltip: str
+) -> RenderedMap | None:
+    """Communes coloured by a class each (`classes`: territory id → key of `colours` and
+    `labels`), with a legend; None when no commune is to be drawn."""
+    drawn = [shape for shape in shapes("commune") if shape.id in classes]
+    if not drawn:
+        return None
+    folium_map = _base_map(drawn)
+    features = [
+        {
+            "type": "Feature",
+            "id": shape.code,
+            "geometry": shape.geometry,
+            "properties": {
+                "name": str(escape(shape.name)),
+                "class": str(escape(labels[classes[shape.id]])),
+                "fill": colours[classes[shape.id]],
+            },
+        }
+        for shape in drawn
+    ]
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name=_("Communes"),
+        style_function=_class_style,
+        highlight_function=lambda _feature: {"weight": 3, "color": "#1b1b1f"},
+        zoom_on_click=False,
+        control=False,
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name", "class"],
+            aliases=[str(escape(_("Commune"))), str(escape(tooltip))],
+            sticky=True,
+        ),
+    ).add_to(folium_map)
+    legend = [LegendEntry(colour, str(labels[key])) for key, colour in colours.items()]
+    return RenderedMap(*render_parts(folium_map), title=title, legend=legend, notes=[], whole="")
+
+
+def _class_style(feature) -> dict:
+    return {
+        "fillColor": feature["properties"]["fill"],
+        "fillOpacity": 0.75,
+        "color": "#5b5b66",
+        "weight": 1,
+        "className": "ohp-territory",
+    }
+
+
 # Folium, made ours ----------------------------------------------------------------------------
 
 

@@ -37,7 +37,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .. import audit, mail
-from ..cadence import Record, ReportingPeriod, local_today, records
+from ..cadence import Record, ReportingPeriod, local_today, period_words, records
 from ..errors import Invalid
 from ..extensions import db
 from ..models import Activity, NothingToReport, Reminder, Report, Structure, User
@@ -57,19 +57,6 @@ LEVEL_LABELS = {
 ERROR_LENGTH = 300  # what Reminder.error keeps
 FOLLOW_THROUGH_DAYS = 30
 FORM_PATH = "/saisie"  # where a partner reports, or declares "rien à signaler"
-QUARTERS = (
-    _l("1er trimestre %(year)s"),
-    _l("2e trimestre %(year)s"),
-    _l("3e trimestre %(year)s"),
-    _l("4e trimestre %(year)s"),
-)
-# In a sentence ("rien reçu pour le 4e trimestre 2026"), as a month needs no article.
-QUARTERS_IN_SENTENCE = (
-    _l("le 1er trimestre %(year)s"),
-    _l("le 2e trimestre %(year)s"),
-    _l("le 3e trimestre %(year)s"),
-    _l("le 4e trimestre %(year)s"),
-)
 
 
 @dataclass(frozen=True)
@@ -483,15 +470,6 @@ def _sent_activity(planned: Planned, today: dt.date) -> Activity:
 
 
 # Messages ---------------------------------------------------------------------------------------
-
-
-def period_words(period: ReportingPeriod, in_sentence: bool = False) -> str:
-    """The period in words, in the current language: "novembre 2026", "4e trimestre 2026"
-    ("le 4e trimestre 2026" `in_sentence`)."""
-    if period.cadence == "quarterly":
-        names = QUARTERS_IN_SENTENCE if in_sentence else QUARTERS
-        return str(names[(period.start.month - 1) // 3]) % {"year": period.start.year}
-    return format_date(period.start, "MMMM y")
 
 
 def _said(period: ReportingPeriod) -> str:

@@ -4,25 +4,14 @@ communes where the programme has an active partner, only prospects, or nobody.""
 
 import datetime as dt
 
-import folium
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_decimal, format_percent, ngettext
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal, format_percent, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import escape
 
 from ..api.exports import csv_response
 from ..auth import current_actor, requires
-from ..map.builders import (
-    LEAFLET_CSS,
-    LEAFLET_JS,
-    LYON,
-    LegendEntry,
-    LocalMap,
-    RenderedMap,
-    render_parts,
-)
-from ..map.shapes import bounds, shapes
+from ..map.builders import RenderedMap, classes_map
 from ..usecases import activities, essaimage
 from ..usecases.essaimage import Median
 from ..vocabulary import ACTIVITY_KINDS, STAGES, STRUCTURE_KINDS
@@ -57,7 +46,6 @@ def essaimage_page():
         },
         map=commune_map(found.communes),
         may_record=actor.may("activity.record"),
-        period_label=period_label,
         days_text=days_text,
         share_text=share_text,
     )
@@ -97,14 +85,6 @@ def _chosen_deployment() -> int | None:
     return chosen
 
 
-def period_label(period) -> str:
-    """A reporting period in words: "avril 2026", or "T2 2026" for a quarter."""
-    if period.cadence == "quarterly":
-        quarter = (period.start.month - 1) // 3 + 1
-        return _("T%(quarter)d %(year)d", quarter=quarter, year=period.start.year)
-    return format_date(period.start, "MMMM y")
-
-
 def days_text(median: Median) -> str:
     """A median of days in words, or a dash when nothing was measured."""
     if median.days is None:
@@ -125,64 +105,6 @@ def commune_map(communes) -> RenderedMap | None:
     """The communes' outlines coloured by what the programme has there, with a legend; None
     when the deployments hold no commune."""
     states = {commune.territory_id: commune.state for commune in communes}
-    drawn = [shape for shape in shapes("commune") if shape.id in states]
-    if not drawn:
-        return None
-    folium_map = LocalMap(
-        location=LYON, zoom_start=11, tiles=None, control_scale=True, zoom_snap=0.25
+    return classes_map(
+        states, STATE_COLOURS, STATE_LABELS, _("Communes des déploiements"), _("Essaimage")
     )
-    folium_map.default_js = [(name, url_for("static", filename=path)) for name, path in LEAFLET_JS]
-    folium_map.default_css = [
-        (name, url_for("static", filename=path)) for name, path in LEAFLET_CSS
-    ]
-    folium.TileLayer(
-        tiles=current_app.config["TILE_URL"],
-        attr=current_app.config["TILE_ATTRIBUTION"],
-        name=_("Fond de carte"),
-        control=False,
-    ).add_to(folium_map)
-    folium_map.fit_bounds(bounds(drawn))
-    features = [
-        {
-            "type": "Feature",
-            "id": shape.code,
-            "geometry": shape.geometry,
-            "properties": {
-                "name": str(escape(shape.name)),
-                "state": str(escape(STATE_LABELS[states[shape.id]])),
-                "fill": STATE_COLOURS[states[shape.id]],
-            },
-        }
-        for shape in drawn
-    ]
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": features},
-        name=_("Communes"),
-        style_function=_commune_style,
-        highlight_function=lambda _feature: {"weight": 3, "color": "#1b1b1f"},
-        zoom_on_click=False,
-        control=False,
-        tooltip=folium.GeoJsonTooltip(
-            fields=["name", "state"],
-            aliases=[str(escape(_("Commune"))), str(escape(_("Essaimage")))],
-            sticky=True,
-        ),
-    ).add_to(folium_map)
-    legend = [LegendEntry(colour, str(STATE_LABELS[key])) for key, colour in STATE_COLOURS.items()]
-    return RenderedMap(
-        *render_parts(folium_map),
-        title=_("Communes des déploiements"),
-        legend=legend,
-        notes=[],
-        whole="",
-    )
-
-
-def _commune_style(feature) -> dict:
-    return {
-        "fillColor": feature["properties"]["fill"],
-        "fillOpacity": 0.75,
-        "color": "#5b5b66",
-        "weight": 1,
-        "className": "ohp-territory",
-    }

@@ -20,12 +20,12 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from ..auth import current_actor, requires
+from ..cadence import period_words
 from ..errors import Conflict, DomainError, Invalid, Stale
 from ..models import Report
 from ..permissions import Actor, Scope
 from ..schemas import ReportCreateSchema, ReportUpdateSchema
 from ..usecases import pipeline, reports
-from ..usecases.reminders import period_words
 from ..vocabulary import (
     ACTIONS,
     BUILDING_TYPES,
