@@ -7,6 +7,7 @@ Métropole, without Villeurbanne) and "Est lyonnais" (Villeurbanne, taken from i
 """
 
 import datetime as dt
+import html
 import re
 
 import pytest
@@ -32,6 +33,7 @@ from ohpunaises.permissions import Actor
 from ohpunaises.territories import territory_by_code
 from ohpunaises.usecases import essaimage
 from ohpunaises.usecases.activities import local_today
+from ohpunaises.usecases.completeness import completeness
 
 from .conftest import make_report, make_structure, make_user, signed_in_client
 from .test_deployments import drop_opened_deployments
@@ -630,3 +632,27 @@ def test_other_roles_are_refused_the_pages_and_the_call(app, live, role):
     token = csrf_of(home)
     url = f"/essaimage/structures/{live['late']}/appel"
     assert client.post(url, data={"csrf_token": token}).status_code == 403
+
+
+def test_the_page_counts_periods_expected_and_received_by_quarter_and_kind(app, live):
+    page = signed_in_client(app, live["coordinator"]).get("/essaimage")
+    text = html.unescape(page.get_data(as_text=True))
+    assert "Par trimestre, sur les quatre derniers trimestres achevés" in text
+    assert "Par type de structure, sur les mêmes trimestres" in text
+    with app.app_context():
+        # The four quarters ended before today's: the window the page reads.
+        end = period_of("quarterly", local_today()).start - dt.timedelta(days=1)
+        start = period_of("quarterly", end).previous().previous().previous().start
+        coordinator = actor(live["coordinator"])
+        for by in ("quarter", "kind"):
+            total = completeness(coordinator, by, start, end)[-1]
+            row = (
+                f'<th scope="row">Ensemble</th>\n      <td class="number">'
+                f'<span class="cell-label">Attendues : </span>{total.expected}</td>\n'
+                f'      <td class="number"><span class="cell-label">Reçues : </span>'
+                f"{total.received}</td>"
+            )
+            assert row in text, by
+        db.session.remove()
+    # Three partners joined 200 days ago: at least one whole quarter is owed by each.
+    assert total.expected >= 3

@@ -11,8 +11,10 @@ from flask_babel import lazy_gettext as _l
 
 from ..api.exports import csv_response
 from ..auth import current_actor, requires
+from ..cadence import period_of
 from ..map.builders import RenderedMap, classes_map
 from ..usecases import activities, essaimage
+from ..usecases.completeness import completeness
 from ..usecases.essaimage import Median
 from ..vocabulary import ACTIVITY_KINDS, STAGES, STRUCTURE_KINDS
 from . import bp
@@ -33,7 +35,23 @@ def essaimage_page():
     """The funnel, the silent and late partners and the communes' map, for the actor's
     deployments or the one chosen (`?deploiement=<id>`)."""
     actor = current_actor()
-    found = essaimage.overview(actor, _chosen_deployment())
+    chosen = _chosen_deployment()
+    found = essaimage.overview(actor, chosen)
+    # The last four quarters ended: the current one, partial, would read as a drop.
+    last = period_of("quarterly", found.today).previous()
+    start, end = last.previous().previous().previous().start, last.end
+    breakdowns = [
+        (
+            _("Par trimestre, sur les quatre derniers trimestres achevés"),
+            _("Trimestre"),
+            completeness(actor, "quarter", start, end, chosen),
+        ),
+        (
+            _("Par type de structure, sur les mêmes trimestres"),
+            _("Type"),
+            completeness(actor, "kind", start, end, chosen),
+        ),
+    ]
     return render_template(
         "web/essaimage.html",
         overview=found,
@@ -48,6 +66,8 @@ def essaimage_page():
         may_record=actor.may("activity.record"),
         days_text=days_text,
         share_text=share_text,
+        completeness=breakdowns,
+        percent_text=percent_text,
     )
 
 
@@ -83,6 +103,11 @@ def _chosen_deployment() -> int | None:
     if errors:
         abort(400, _("Déploiement invalide : choisissez-le dans la liste."))
     return chosen
+
+
+def percent_text(rate: float | None) -> str:
+    """A rate in % as "85 %", or a dash when nothing was expected."""
+    return "—" if rate is None else format_percent(rate / 100)
 
 
 def days_text(median: Median) -> str:
