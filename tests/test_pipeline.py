@@ -82,7 +82,9 @@ def test_a_prospect_exists_before_any_account_and_joins_when_the_agreement_is_si
         ).all()
         assert set(recorded_by) == {accounts["coordinator"].user_id}
         events = db.session.scalars(
-            sa.select(AuditEvent).where(AuditEvent.action == "structure.stage")
+            sa.select(AuditEvent)
+            .where(AuditEvent.action == "structure.stage")
+            .order_by(AuditEvent.id)
         ).all()
         assert [event.details["stage"] for event in events] == ["contacted", "met", "agreement"]
         prospect_id = prospect.id

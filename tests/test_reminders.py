@@ -330,10 +330,12 @@ def test_the_messages_name_the_period_say_how_to_answer_and_how_to_stop(mailing)
     assert f"{BASE_URL}/saisie" in text and f'href="{BASE_URL}/saisie"' in html_of(first)
     assert STOP in text and STOP in html_of(first)
     key = f"1:s{ids['Alpha Habitat']}:2026-11-01"
-    assert first["Message-ID"] == reminders_message_id(app, key, "alpha-admin@example.org")
+    # A long header may be folded onto its own line: its value is what it holds, trimmed.
+    message_id = first["Message-ID"].strip()
+    assert message_id == reminders_message_id(app, key, "alpha-admin@example.org")
     assert re.fullmatch(
         r"<reminder\.1\.s\d+\.2026-11-01\.[0-9a-f]{16}@ohpunaises\.example\.org>",
-        first["Message-ID"],
+        message_id,
     )
 
     second = messages["contact@beta.example.org"]
@@ -628,7 +630,7 @@ def test_a_resend_after_a_crash_carries_the_same_message_id(mailing):
     )
     (resent,) = server.wait_for(1)
     assert resent["To"] == "alpha-admin@example.org"
-    assert resent["Message-ID"] == first["Message-ID"]
+    assert resent["Message-ID"].strip() == first["Message-ID"].strip()
     assert stored(app)[key] == ("sent", 2, None, True)
     assert [a[0] for a in activities_of(app, ids, "Alpha Habitat")] == ["email"]
     assert rows(app) == {"reminders": 6, "activities": 5, "audit_events": 6}
