@@ -133,6 +133,7 @@ class Record:
     changes: list[tuple[dt.date, str]] = field(default_factory=list)  # recorded stages
     receipts: dict = field(default_factory=dict)  # month start → first arrival (UTC)
     declarations: dict = field(default_factory=dict)  # period start → declared at (UTC)
+    reports: int = 0
     first_report: dt.date | None = None
     last_report: dt.date | None = None
     trained_on: dt.date | None = None  # training date, or its first session
@@ -279,12 +280,14 @@ def _load_receipts(found: dict, ids: list[int]):
             sa.func.min(Report.created_at),
             sa.func.min(Report.intervention_date),
             sa.func.max(Report.intervention_date),
+            sa.func.count(),
         )
         .where(Report.structure_id.in_(ids))
         .group_by(Report.structure_id, month)
     )
-    for structure_id, year_month_value, arrived, first, last in rows:
+    for structure_id, year_month_value, arrived, first, last, count in rows:
         record = found[structure_id]
+        record.reports += count
         start = dt.date(year_month_value // 100, year_month_value % 100, 1)
         record.receipts[start] = _aware(arrived)
         record.first_report = min(filter(None, (record.first_report, first)))

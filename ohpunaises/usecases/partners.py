@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from ..cadence import Record, records
 from ..extensions import db
-from ..models import Activity, ApiToken, Report, StageChange, Structure, TrainingSession, User
+from ..models import Activity, ApiToken, StageChange, Structure, TrainingSession, User
 from ..permissions import Actor, Scope, covers, structures_within
 from . import containing
 from .activities import RECENT as RECENT_ACTIVITIES
@@ -30,9 +30,15 @@ class Partner:
 
     structure: Structure
     record: Record
-    reports: int = 0
-    last_report: dt.date | None = None
     people: int = 0
+
+    @property
+    def reports(self) -> int:
+        return self.record.reports
+
+    @property
+    def last_report(self) -> dt.date | None:
+        return self.record.last_report
 
     @property
     def silent(self) -> bool:
@@ -116,20 +122,11 @@ def _reaches_tokens(actor: Actor, structure: Structure) -> bool:
 
 
 def _with_activity(structures: list[Structure]) -> list[Partner]:
-    """Each structure with its report count, latest intervention and number of accounts."""
+    """Each structure with its reporting record (reports, latest intervention) and its number
+    of active accounts."""
     ids = [structure.id for structure in structures]
     if not ids:
         return []
-    reports = dict.fromkeys(ids, (0, None))
-    rows = db.session.execute(
-        sa.select(
-            Report.structure_id, sa.func.count(Report.id), sa.func.max(Report.intervention_date)
-        )
-        .where(Report.structure_id.in_(ids))
-        .group_by(Report.structure_id)
-    )
-    for structure_id, count, latest in rows:
-        reports[structure_id] = (count, latest)
     people = dict(
         db.session.execute(
             sa.select(User.structure_id, sa.func.count(User.id))
@@ -138,6 +135,6 @@ def _with_activity(structures: list[Structure]) -> list[Partner]:
         ).all()
     )
     return [
-        Partner(structure, record, *reports[structure.id], people.get(structure.id, 0))
-        for structure, record in zip(structures, records(structures), strict=True)
+        Partner(record.structure, record, people.get(record.structure.id, 0))
+        for record in records(structures)
     ]
