@@ -229,6 +229,46 @@ ACTIONS = (
         "export.dictionary", _l("Lire le dictionnaire des données"), _grants(Scope.ALL, *SIGNED_IN)
     ),
     Action(
+        "target.read",
+        _l("Lire les cibles et leur avancement (masqués sauf pour la coordination)"),
+        _grants(Scope.DEPLOYMENTS, "coordinator", "institution", "evaluator"),
+    ),
+    Action(
+        "target.manage",
+        _l("Fixer une cible : valeur de référence, jalons, convention"),
+        _grants(Scope.DEPLOYMENTS, "coordinator", operator=Scope.ALL),
+    ),
+    Action(
+        "evaluation.read",
+        _l("Lire le protocole d'évaluation et ses chiffres"),
+        _grants(Scope.DEPLOYMENTS, "coordinator", "institution", "evaluator"),
+    ),
+    Action(
+        "evaluation.manage",
+        _l("Écrire le protocole d'évaluation : questions, critères, indicateurs"),
+        _grants(Scope.DEPLOYMENTS, "coordinator"),
+    ),
+    Action(
+        "evaluation.write",
+        _l("Écrire les constats et les recommandations de l'évaluation"),
+        _grants(Scope.DEPLOYMENTS, "coordinator", "evaluator"),
+    ),
+    Action(
+        "pack.read",
+        _l("Lire les packs (approuvés seulement, sauf pour la coordination)"),
+        _grants(Scope.DEPLOYMENTS, "coordinator", "institution", "evaluator"),
+    ),
+    Action(
+        "pack.create",
+        _l("Figer un pack de chiffres pour un comité ou un financeur"),
+        _grants(Scope.DEPLOYMENTS, "coordinator"),
+    ),
+    Action(
+        "pack.approve",
+        _l("Approuver ou retirer un pack"),
+        _grants(Scope.DEPLOYMENTS, "coordinator"),
+    ),
+    Action(
         "audit.read",
         _l("Lire le journal d'audit"),
         _grants(Scope.ALL, "coordinator"),

@@ -6,6 +6,14 @@ from .base import Base
 from .deployments import Deployment, deployment_territories, user_deployments
 from .follow_up import NothingToReport, Reminder, StageChange
 from .reports import Report, ReportAction, ReportStatusChange
+from .steering import (
+    EvaluationCriterion,
+    EvaluationQuestion,
+    Milestone,
+    Pack,
+    PackFile,
+    Target,
+)
 from .structures import Structure
 from .territories import Territory
 from .trainings import TrainingSession
@@ -18,7 +26,12 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Deployment",
+    "EvaluationCriterion",
+    "EvaluationQuestion",
+    "Milestone",
     "NothingToReport",
+    "Pack",
+    "PackFile",
     "Reminder",
     "Report",
     "ReportAction",
@@ -26,6 +39,7 @@ __all__ = [
     "SignInThrottle",
     "StageChange",
     "Structure",
+    "Target",
     "Territory",
     "TrainingSession",
     "User",

@@ -108,6 +108,24 @@ def get_deployment(actor: Actor, deployment_id: int, action: str = "deployment.r
     return deployment
 
 
+def set_for(actor: Actor, deployment_id: int | None, action: str) -> Deployment | None:
+    """The deployment a target, a question or a pack is set for: one `action` reaches for the
+    actor, or None (the whole programme) for an actor attached to no deployment; Invalid on
+    the field `deployment_id` otherwise."""
+    if deployment_id is None:
+        if actor.deployment_ids is not None:
+            raise invalid("deployment_id", _("Choisissez l'un de vos déploiements."))
+        return None
+    deployment = db.session.scalar(
+        sa.select(Deployment).where(
+            Deployment.id == deployment_id, deployments_within(actor, action)
+        )
+    )
+    if deployment is None:
+        raise invalid("deployment_id", _("Déploiement inconnu ou hors de votre périmètre."))
+    return deployment
+
+
 def deployment_territories_of(deployment: Deployment) -> list[Territory]:
     """The deployment's territories, communes first, then by name."""
     order = list(TERRITORY_LEVELS)
