@@ -116,6 +116,7 @@ def register_api(app):
         people,
         reports,
         structures,
+        targets,
         territories,
         trainings,
     )
@@ -148,6 +149,7 @@ def register_api(app):
         completeness,
         account,
         indicators,
+        targets,
         exports,
     )
     for module in modules:

@@ -1,6 +1,7 @@
 """Indicators: their definitions, and their values per territory, as the viewer may read them."""
 
 import datetime as dt
+from dataclasses import dataclass, replace
 
 import marshmallow as ma
 from flask_babel import gettext as _
@@ -12,7 +13,9 @@ from ..indicators.definitions import LEVELS
 from ..ratelimits import figures_limit
 from ..schemas import EARLIEST_DATE, Schema, Text, choice, length, within
 from ..usecases.indicators import read_indicators, territory_named
+from ..usecases.targets import list_targets
 from . import ApiBlueprint, ApiView
+from .targets import TargetSchema
 
 URL = "/indicators"
 blp = ApiBlueprint("indicators", __name__, description="Indicateurs de l'essaimage et du plaidoyer")
@@ -43,6 +46,13 @@ class IndicatorQuerySchema(Schema):
         choice(INDICATORS),
         validate=length(1, len(INDICATORS)),
         metadata={"description": "Identifiants des indicateurs voulus (tous par défaut)"},
+    )
+    targets = ma.fields.Boolean(
+        metadata={
+            "description": "1 : ajoute à chaque indicateur ses cibles (du territoire demandé, "
+            "ou sans territoire), avec la valeur attendue à la fin de la période, la part du "
+            "chemin parcouru et le statut ; « aucune cible » quand il n'y en a pas"
+        }
     )
 
     @validates_schema
@@ -138,11 +148,15 @@ class IndicatorValuesSchema(Schema):
     whole = ma.fields.Nested(ValueSchema, required=True)
     territories = ma.fields.List(ma.fields.Nested(TerritoryValueSchema), required=True)
     reference = ma.fields.Nested(ReferenceSchema)
+    targets = ma.fields.List(
+        ma.fields.Nested(TargetSchema), metadata={"description": "Avec targets=1"}
+    )
+    target_note = Text(metadata={"description": "« aucune cible » (avec targets=1)"})
 
     @post_dump
     def omit_no_reference(self, data, **kwargs):
         """An indicator without a national reference has no reference at all."""
-        return _without_none(data, "reference")
+        return _without_none(_without_none(data, "reference"), "target_note")
 
 
 def _without_none(data: dict, key: str) -> dict:
@@ -221,13 +235,49 @@ class Indicators(ApiView):
         mois, un trimestre ou une année civils (from le premier jour, to le dernier), ou tout
         l'historique (sans date) : toute autre période est refusée (422). Voir docs/privacy.md.
         """
-        return read_indicators(
-            current_actor(),
+        actor, territory = current_actor(), territory_named(query.get("territory"))
+        result = read_indicators(
+            actor,
             Period(query.get("date_from"), query.get("date_to")),
-            territory_named(query.get("territory")),
+            territory,
             query.get("level"),
             ids=list(dict.fromkeys(query["ids"])) if query.get("ids") else None,
         )
+        if not query.get("targets"):
+            return result
+        return with_targets(actor, result, territory, query.get("date_to"))
+
+
+@dataclass(frozen=True)
+class WithTargets:
+    """An indicator's result and the targets set on it, for the answer of targets=1."""
+
+    result: object
+    targets: list
+    target_note: str | None
+
+    def __getattr__(self, name):
+        return getattr(self.result, name)
+
+
+def with_targets(actor, result, territory, as_of):
+    """The result with each indicator's targets for this territory (none: programme-wide)."""
+    code = territory.code if territory else None
+    found = {}
+    for view in list_targets(actor, as_of=as_of):
+        if view.territory_code == code:
+            found.setdefault(view.indicator, []).append(view.as_dict())
+    return replace(
+        result,
+        indicators=tuple(
+            WithTargets(
+                indicator,
+                found.get(indicator.id, []),
+                None if indicator.id in found else _("aucune cible"),
+            )
+            for indicator in result.indicators
+        ),
+    )
 
 
 @blp.route("/definitions")
