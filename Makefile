@@ -6,8 +6,10 @@ PYTHON      ?= python3
 PORT        ?= 8000
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PG_MAJOR    := $(shell ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
-RUN_PACKAGES  := libsqlite3-mod-spatialite python3-venv
-TEST_PACKAGES := $(RUN_PACKAGES) chromium chromium-driver $(if $(PG_MAJOR),postgresql-$(PG_MAJOR)-postgis-3)
+# WeasyPrint (packs as PDF) draws text with Pango, in the DejaVu fonts.
+RUN_PACKAGES  := libsqlite3-mod-spatialite python3-venv libpango-1.0-0 libpangoft2-1.0-0 \
+                 libharfbuzz-subset0 fonts-dejavu-core
+TEST_PACKAGES := $(RUN_PACKAGES) chromium chromium-driver poppler-utils $(if $(PG_MAJOR),postgresql-$(PG_MAJOR)-postgis-3)
 
 .PHONY: install install-test run test lint format messages bench soak clean
 

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from ohpunaises import bootstrap
+from ohpunaises import bootstrap, jobs
 from ohpunaises.app import create_app
 from ohpunaises.extensions import db
 from ohpunaises.models import AuditEvent, Base, Territory
@@ -98,6 +98,7 @@ def _clean_database(request):
     yield
     if "app" not in request.fixturenames:
         return
+    assert jobs.drain(), "a background job outlived its test"
     app = request.getfixturevalue("app")
     with app.app_context():
         db.session.rollback()

@@ -113,6 +113,7 @@ def register_api(app):
         deployments,
         exports,
         indicators,
+        packs,
         people,
         reports,
         structures,
@@ -150,6 +151,7 @@ def register_api(app):
         account,
         indicators,
         targets,
+        packs,
         exports,
     )
     for module in modules:
