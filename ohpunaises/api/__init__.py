@@ -111,6 +111,7 @@ def register_api(app):
         activities,
         completeness,
         deployments,
+        evaluation,
         exports,
         indicators,
         packs,
@@ -152,6 +153,7 @@ def register_api(app):
         indicators,
         targets,
         packs,
+        evaluation,
         exports,
     )
     for module in modules:

@@ -16,6 +16,7 @@ from . import (  # noqa: E402, F401  (routes register on import)
     activities,
     deployments,
     essaimage,
+    evaluation,
     exports,
     indicators,
     links,

@@ -4,7 +4,7 @@ communes where the programme has an active partner, only prospects, or nobody.""
 
 import datetime as dt
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal, format_percent, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,7 +18,7 @@ from ..usecases.completeness import completeness
 from ..usecases.essaimage import Median
 from ..vocabulary import ACTIVITY_KINDS, STAGES, STRUCTURE_KINDS
 from . import bp
-from .forms import identifier
+from .forms import deployment_asked
 
 # Blue and orange tell the classes apart with every common colour blindness; grey is "none".
 STATE_COLOURS = {"active": "#2166ac", "prospect": "#f4a582", "none": "#f2f2f2"}
@@ -35,7 +35,7 @@ def essaimage_page():
     """The funnel, the silent and late partners and the communes' map, for the actor's
     deployments or the one chosen (`?deploiement=<id>`)."""
     actor = current_actor()
-    chosen = _chosen_deployment()
+    chosen = deployment_asked(request.args)
     found = essaimage.overview(actor, chosen)
     # The last four quarters ended: the current one, partial, would read as a drop.
     last = period_of("quarterly", found.today).previous()
@@ -75,7 +75,7 @@ def essaimage_page():
 @requires("partner.list")
 def essaimage_csv():
     """The silent and late partners as CSV (UTF-8 with BOM, `;`), audited."""
-    body = essaimage.silent_csv(current_actor(), _chosen_deployment())
+    body = essaimage.silent_csv(current_actor(), deployment_asked(request.args))
     return csv_response(body, f"silencieuses-{dt.date.today().isoformat()}.csv")
 
 
@@ -95,14 +95,6 @@ def essaimage_call(structure_id):
 
 
 # Inside ---------------------------------------------------------------------------------------
-
-
-def _chosen_deployment() -> int | None:
-    errors = {}
-    chosen = identifier(request.args, "deploiement", errors)
-    if errors:
-        abort(400, _("Déploiement invalide : choisissez-le dans la liste."))
-    return chosen
 
 
 def percent_text(rate: float | None) -> str:

@@ -3,6 +3,7 @@ read from a posted form."""
 
 import datetime as dt
 
+from flask import abort
 from flask_babel import gettext as _
 
 from ..errors import DomainError
@@ -56,6 +57,15 @@ def number(form, name: str, errors: dict) -> int | None:
         errors[name] = [_("Nombre entier attendu.")]
         return None
     return int(raw)
+
+
+def deployment_asked(args) -> int | None:
+    """The deployment a page is asked for (`?deploiement=<id>`), None for all; 400 otherwise."""
+    errors = {}
+    chosen = identifier(args, "deploiement", errors)
+    if errors:
+        abort(400, _("Déploiement invalide : choisissez-le dans la liste."))
+    return chosen
 
 
 def identifier(form, name: str, errors: dict) -> int | None:
