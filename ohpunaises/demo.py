@@ -21,11 +21,13 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 from geoalchemy2.shape import to_shape
 
-from . import audit, data_version
+from . import audit, data_version, demo_steering
 from .extensions import db
 from .indicators import NATIONAL_MEAN_COST_EUR
 from .indicators.sql import year_month
 from .models import (
+    EvaluationCriterion,
+    EvaluationQuestion,
     NothingToReport,
     Report,
     ReportAction,
@@ -201,6 +203,7 @@ def create_demo_data(reports: int, seed=None, today=None, progress=None) -> Summ
     write_reports(drawn, summary, progress)
     summary.training_sessions = write_trainings(rng, structures, reports, today)
     write_follow_up(rng, places, structures, today)
+    write_evaluation_protocol()
     data_version.note_change(db.session())  # COPY is not seen by the session
     details = {
         "structures": summary.structures_created,
@@ -214,6 +217,7 @@ def create_demo_data(reports: int, seed=None, today=None, progress=None) -> Summ
         # Fresh statistics, or the planner keeps estimating the tables empty.
         db.session.execute(sa.text("ANALYZE reports, report_actions, report_status_changes"))
         db.session.commit()
+    demo_steering.write_steering(today)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -468,6 +472,68 @@ def _declare_quiet_months(rng, structures: list[DemoStructure], today: dt.date):
                     )
                 )
             start = end + dt.timedelta(days=1)
+
+
+# The evaluation protocol ---------------------------------------------------------------------
+
+# Two questions of the whole programme, each criterion read by real indicators (the
+# evaluator's evidence on one, recommendations on the other), so that /evaluation is alive.
+DEMO_PROTOCOL = (
+    (
+        "Le programme atteint-il les ménages les plus exposés aux punaises de lit ?",
+        None,
+        (
+            (
+                "Les ménages vulnérables forment une part importante des ménages aidés.",
+                ("share_vulnerable", "share_social_housing"),
+                "Entretiens avec six structures partenaires (bailleurs, CCAS, associations) : "
+                "les ménages aux minima sociaux et les personnes âgées isolées sont repérés par "
+                "les travailleurs sociaux avant les bailleurs.\nLes foyers d'hébergement "
+                "d'urgence restent peu couverts.",
+            ),
+            (
+                "Les interventions touchent de nombreux ménages, dans toutes les communes.",
+                ("people_reached", "reports_per_10000", "communes_covered"),
+                None,
+            ),
+        ),
+    ),
+    (
+        "Les interventions règlent-elles durablement les infestations, à un coût soutenable "
+        "pour les ménages ?",
+        "Suivre les logements résolus à 12 mois, et documenter le reste à charge avec les "
+        "bailleurs avant le prochain comité de pilotage.",
+        (
+            (
+                "Les cas clos sont le plus souvent résolus, sans réinfestation dans l'année.",
+                ("resolution_rate", "median_days_to_resolution", "reinfestation_rate_12m"),
+                None,
+            ),
+            (
+                "Le reste à charge des ménages reste faible au regard du coût moyen national.",
+                ("mean_cost_total", "mean_cost_household", "share_non_chemical"),
+                None,
+            ),
+        ),
+    ),
+)
+
+
+def write_evaluation_protocol():
+    """The demo's evaluation protocol, once: a protocol already written is left as it is."""
+    if db.session.scalar(sa.select(sa.func.count(EvaluationQuestion.id))):
+        return
+    for position, (text, recommendations, criteria) in enumerate(DEMO_PROTOCOL, start=1):
+        question = EvaluationQuestion(
+            position=position, text=PREFIX + text, recommendations=recommendations
+        )
+        for rank, (criterion, indicators, evidence) in enumerate(criteria, start=1):
+            question.criteria.append(
+                EvaluationCriterion(
+                    position=rank, text=criterion, indicators=list(indicators), evidence=evidence
+                )
+            )
+        db.session.add(question)
 
 
 # Reports ------------------------------------------------------------------------------------

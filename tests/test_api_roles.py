@@ -82,7 +82,50 @@ MATRIX = {
         403,
         404,
     ),
+    # DESIGN §5: the evaluation protocol is read by the coordination, institutions and the
+    # evaluation; the coordination writes it, the evaluation its evidence and recommendations.
+    # {question}: a programme-wide question of the coordinator's, {criterion} one of its criteria.
+    ("GET", "/api/v1/evaluation"): (401, 403, 403, 200, 200, 200, 403),
+    ("GET", "/api/v1/evaluation/deployments"): (401, 403, 403, 200, 200, 200, 403),
+    ("POST", "/api/v1/evaluation/questions"): (401, 403, 403, 201, 403, 403, 403),
+    ("PATCH", "/api/v1/evaluation/questions/{question}"): (401, 403, 403, 200, 403, 200, 403),
+    ("DELETE", "/api/v1/evaluation/questions/{question}"): (401, 403, 403, 204, 403, 403, 403),
+    ("POST", "/api/v1/evaluation/questions/{question}/criteria"): (
+        401,
+        403,
+        403,
+        201,
+        403,
+        403,
+        403,
+    ),
+    ("PATCH", "/api/v1/evaluation/criteria/{criterion}"): (401, 403, 403, 200, 403, 200, 403),
+    ("DELETE", "/api/v1/evaluation/criteria/{criterion}"): (401, 403, 403, 204, 403, 403, 403),
+    # Targets and packs are set and frozen by the coordination; institutions and evaluators read
+    # them, packs once approved ({pack} is a draft of the whole programme's first quarter).
+    ("GET", "/api/v1/targets"): (401, 403, 403, 200, 200, 200, 403),
+    ("POST", "/api/v1/targets"): (401, 403, 403, 201, 403, 403, 403),
+    ("GET", "/api/v1/targets/{target}"): (401, 403, 403, 200, 200, 200, 403),
+    ("PATCH", "/api/v1/targets/{target}"): (401, 403, 403, 200, 403, 403, 403),
+    ("DELETE", "/api/v1/targets/{target}"): (401, 403, 403, 204, 403, 403, 403),
+    ("GET", "/api/v1/packs"): (401, 403, 403, 200, 200, 200, 403),
+    ("POST", "/api/v1/packs"): (401, 403, 403, 201, 403, 403, 403),
+    ("GET", "/api/v1/packs/{pack}"): (401, 403, 403, 200, 404, 404, 403),
+    ("POST", "/api/v1/packs/{pack}/approve"): (401, 403, 403, 200, 403, 403, 403),
+    ("POST", "/api/v1/packs/{pack}/withdraw"): (401, 403, 403, 200, 403, 403, 403),
+    ("GET", "/api/v1/packs/{pack}/differences"): (401, 403, 403, 200, 403, 403, 403),
+    ("GET", "/api/v1/packs/{pack}/pack.json"): (401, 403, 403, 200, 404, 404, 403),
 }
+
+TARGET = {
+    "indicator": "reports",
+    "agreement": "Convention 2026",
+    "baseline_value": 0,
+    "baseline_on": "2026-01-01",
+    "baseline_source": "Début de la convention",
+    "milestones": [{"due_on": "2026-12-31", "value": 100}],
+}
+FIRST_QUARTER = {"from": "2026-01-01", "to": "2026-03-31"}
 
 BODIES = {
     ("POST", "/api/v1/reports"): SMALLEST,
@@ -104,6 +147,13 @@ BODIES = {
     ("POST", "/api/v1/structures/{structure}/activities"): {"note": "Point d'étape"},
     ("PATCH", "/api/v1/activities/{activity}"): {"status": "cancelled"},
     ("POST", "/api/v1/structures/{structure}/stage"): {"stage": "paused"},
+    ("POST", "/api/v1/evaluation/questions"): {"text": "Le programme aide-t-il ?"},
+    ("PATCH", "/api/v1/evaluation/questions/{question}"): {"recommendations": "Continuer."},
+    ("POST", "/api/v1/evaluation/questions/{question}/criteria"): {"text": "Des cas résolus"},
+    ("PATCH", "/api/v1/evaluation/criteria/{criterion}"): {"evidence": "Vu en visite."},
+    ("POST", "/api/v1/targets"): TARGET,
+    ("PATCH", "/api/v1/targets/{target}"): {"agreement": "Avenant 2026"},
+    ("POST", "/api/v1/packs"): FIRST_QUARTER,
 }
 
 CASES = [
@@ -119,6 +169,9 @@ def test_role_matrix(accounts, method, url, role, expected):
     report = agent.post("/api/v1/reports", json=SMALLEST).get_json()["id"]
     pending = invited(accounts) if "{pending}" in url else None
     activity = called(accounts) if "{activity}" in url else None
+    target = made(accounts, "/api/v1/targets", TARGET) if "{target}" in url else None
+    pack = made(accounts, "/api/v1/packs", FIRST_QUARTER) if "{pack}" in url else None
+    question, criterion = questioned(accounts) if "/evaluation/" in url else (None, None)
     deployment = accounts["coordinator"].get("/api/v1/deployments").get_json()[0]["id"]
     path = url.format(
         report=report,
@@ -127,6 +180,10 @@ def test_role_matrix(accounts, method, url, role, expected):
         pending=pending,
         deployment=deployment,
         activity=activity,
+        question=question,
+        criterion=criterion,
+        target=target,
+        pack=pack,
     )
     body = dict(BODIES.get((method, url), {}))
     structured = ("/api/v1/reports", "/api/v1/trainings", "/api/v1/invitations")
@@ -151,6 +208,25 @@ def called(accounts) -> int:
     """A call with structure A, noted by the coordinator."""
     url = f"/api/v1/structures/{accounts['agent'].structure_id}/activities"
     response = accounts["coordinator"].post(url, json={})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def questioned(accounts) -> tuple[int, int]:
+    """A programme-wide question and one of its criteria, written by the coordinator."""
+    url = "/api/v1/evaluation/questions"
+    question = accounts["coordinator"].post(url, json={"text": "Les ménages sont-ils aidés ?"})
+    assert question.status_code == 201, question.get_json()
+    question_id = question.get_json()["id"]
+    body = {"text": "Des cas résolus", "indicators": ["resolution_rate"]}
+    criterion = accounts["coordinator"].post(f"{url}/{question_id}/criteria", json=body)
+    assert criterion.status_code == 201, criterion.get_json()
+    return question_id, criterion.get_json()["id"]
+
+
+def made(accounts, url, body) -> int:
+    """What the coordinator creates at `url` with `body`: a target, a draft pack."""
+    response = accounts["coordinator"].post(url, json=body)
     assert response.status_code == 201, response.get_json()
     return response.get_json()["id"]
 
@@ -180,7 +256,12 @@ def test_every_endpoint_of_the_document_is_in_the_matrix(client):
             .replace("{user}", "{user_id}")
             .replace("{pending}", "{user_id}")
             .replace("{deployment}", "{deployment_id}")
-            .replace("{activity}", "{activity_id}"),
+            .replace("{activity}", "{activity_id}")
+            .replace("{question}", "{question_id}")
+            .replace("{criterion}", "{criterion_id}")
+            .replace("{target}", "{target_id}")
+            .replace("{pack}", "{pack_id}")
+            .replace("pack.json", "pack.{fmt}"),
         )
         for m, u in MATRIX
     }

@@ -166,6 +166,11 @@ def path_of(rule, role, ids) -> str:
         "user_id": ids["user"],
         "deployment_id": ids["deployment"],
         "activity_id": ids["activity"],
+        "question_id": 2147483647,
+        "criterion_id": 2147483647,
+        "target_id": 2147483647,
+        "pack_id": 2147483647,
+        "fmt": "json",
         "token_id": ids["spare"].get(role, 1),
         "kind": "reports",
         "filename": "css/app.css",
@@ -259,9 +264,9 @@ def test_the_navigation_shows_only_the_pages_a_role_opens(world):
     expected = {
         "agent": field,
         "partner_admin": field | {"Exports"},
-        "coordinator": field | {"Exports", "Journal", "À faire", "Essaimage"},
-        "institution": {"Indicateurs", "Carte", "Exports"},
-        "evaluator": {"Indicateurs", "Carte", "Exports"},
+        "coordinator": field | {"Exports", "Journal", "À faire", "Essaimage", "Évaluation"},
+        "institution": {"Indicateurs", "Carte", "Exports", "Évaluation"},
+        "evaluator": {"Indicateurs", "Carte", "Exports", "Évaluation"},
     }
     for role, labels in expected.items():
         client = app.test_client()

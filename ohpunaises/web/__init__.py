@@ -24,6 +24,7 @@ from . import (  # noqa: E402, F401  (routes register on import)
     people,
     reporting,
     session,
+    steering,
     structures,
     trainings,
 )

@@ -19,6 +19,8 @@ NAVIGATION = (
     ("web.exports", _l("Exports")),
     ("web.structures_list", _l("Structures")),
     ("web.essaimage", _l("Essaimage")),
+    ("web.steering", _l("Pilotage")),
+    ("web.evaluation", _l("Évaluation")),
     ("web.todo", _l("À faire")),
     ("web.my_structure", _l("Ma structure")),
     ("web.people_list", _l("Personnes")),
