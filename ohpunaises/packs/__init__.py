@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from babel import numbers
 from flask import current_app
-from flask_babel import force_locale, format_date, format_time
+from flask_babel import force_locale, format_date, format_time, get_locale
 from flask_babel import gettext as _
 
 FORMATS = ("pdf", "xlsx", "csv", "json")
@@ -124,8 +124,13 @@ def day_words(value, year: bool = True) -> str:
     if day is None:
         return str(value or "")
     month = format_date(day, "MMMM y" if year else "MMMM")
-    number = "1er" if day.day == 1 else str(day.day)
-    return f"{number}{NBSP}{month}"
+    return f"{_day_number(day)}{NBSP}{month}"
+
+
+def _day_number(day: dt.date) -> str:
+    """ "1er" for the first of a month in French (a pack's page may be read in English)."""
+    french = str(get_locale()).startswith("fr")
+    return "1er" if french and day.day == 1 else str(day.day)
 
 
 def period_words(period: dict) -> str:
@@ -134,8 +139,7 @@ def period_words(period: dict) -> str:
     if start is None or end is None:
         return period.get("label") or ""
     if (start.year, start.month) == (end.year, end.month):
-        first = "1er" if start.day == 1 else str(start.day)
-        return _("du %(start)s au %(end)s", start=first, end=day_words(end))
+        return _("du %(start)s au %(end)s", start=_day_number(start), end=day_words(end))
     first = day_words(start, year=start.year != end.year)
     return _("du %(start)s au %(end)s", start=first, end=day_words(end))
 

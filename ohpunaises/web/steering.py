@@ -6,9 +6,10 @@ import datetime as dt
 import re
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_decimal
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 
+from .. import packs as outputs
 from ..api.packs import ready_response
 from ..auth import current_actor, requires
 from ..errors import DomainError
@@ -292,14 +293,11 @@ def pack(pack_id):
         content=view.content,
         may_approve=may_approve,
         differences=packs.differences(actor, pack_id) if actor.may("pack.create") else None,
-        frozen_at=dt.datetime.fromisoformat(view.content["frozen_at"]),
-        dated=_dated,
+        period_words=outputs.period_words,
+        moment_words=outputs.moment_words,
+        day_words=outputs.day_words,
     )
     return page, 200, NO_STORE
-
-
-def _dated(iso: str) -> str:
-    return format_date(dt.date.fromisoformat(iso), "long")
 
 
 @bp.post(f"{ONE_PACK}/approuver")
