@@ -7,7 +7,6 @@ and "Est lyonnais" (Villeurbanne, Structure B), with reports in the third quarte
 """
 
 import datetime as dt
-import html
 
 import pytest
 import sqlalchemy as sa
@@ -24,14 +23,11 @@ from ohpunaises.usecases.indicators import OFF_THE_GRID
 
 from .conftest import make_report, signed_in_client
 from .test_evaluation import actor, attach, east, inside  # noqa: F401  (east: a fixture)
+from .test_people import text_of
 
 URL = "/api/v1/evaluation/deployments"
 Q3 = Period(dt.date(2026, 7, 1), dt.date(2026, 9, 30))
 Q3_ARGS = "from=2026-07-01&to=2026-09-30"
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 def commune_population(deployment_id: int) -> int:

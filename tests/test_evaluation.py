@@ -7,7 +7,6 @@ change audited; what each reader sees of it, and its figures as that reader may 
 """
 
 import datetime as dt
-import html
 import re
 
 import pytest
@@ -32,16 +31,12 @@ from ohpunaises.usecases.indicators import read_indicators
 
 from .conftest import make_report, signed_in_client
 from .test_deployments import drop_opened_deployments
-from .test_people import csrf_of
-from .test_pipeline import inside
+from .test_people import csrf_of, text_of
+from .test_pipeline import actor, inside, messages
 
 URL = "/api/v1/evaluation"
 GRANTED = ("coordinator", "institution", "evaluator")
 REFUSED = ("agent", "partner_admin")
-
-
-def actor(accounts, key) -> Actor:
-    return Actor.of(db.session.get(User, accounts[key].user_id))
 
 
 def default_deployment_id() -> int:
@@ -55,15 +50,6 @@ def audited() -> list[tuple[str, str]]:
         .order_by(AuditEvent.id)
     )
     return [tuple(row) for row in rows]
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def messages(response) -> dict:
-    """A problem's messages by field."""
-    return {error["field"]: error["message"] for error in response.get_json()["errors"]}
 
 
 @pytest.fixture

@@ -5,16 +5,14 @@ recommendations; and the deployments side by side over one period."""
 import datetime as dt
 
 import marshmallow as ma
-from flask_babel import gettext as _
-from marshmallow import validates_schema
 
 from ..auth import current_actor, requires
 from ..indicators import Period
 from ..ratelimits import figures_limit
-from ..schemas import EARLIEST_DATE, Schema, Text, length, within
+from ..schemas import Schema, Text, length, within
 from ..usecases import comparison, evaluation
 from . import ApiBlueprint, ApiView
-from .indicators import LATEST_DATE, SuppressionSchema
+from .indicators import PeriodQuerySchema, SuppressionSchema, date_bound
 
 URL = "/evaluation"
 blp = ApiBlueprint(
@@ -95,28 +93,14 @@ class CriterionCreateSchema(CriterionUpdateSchema):
     text = Text(required=True, validate=length(1, evaluation.CRITERION_LENGTH))
 
 
-class ComparisonQuerySchema(Schema):
-    date_from = ma.fields.Date(
-        data_key="from",
-        validate=within(EARLIEST_DATE, LATEST_DATE),
-        metadata={"description": "Premier jour (sans from ni to : le dernier trimestre achevé)"},
-    )
-    date_to = ma.fields.Date(
-        data_key="to",
-        validate=within(EARLIEST_DATE, LATEST_DATE),
-        metadata={"description": "Dernier jour compris"},
-    )
+class ComparisonQuerySchema(PeriodQuerySchema):
+    date_from = date_bound("from", "Premier jour (sans from ni to : le dernier trimestre achevé)")
+    date_to = date_bound("to", "Dernier jour compris")
     ids = ma.fields.List(
         _identifier(strict=False),
         validate=length(1, comparison.COMPARED_AT_MOST),
         metadata={"description": "Les déploiements à comparer (tous ceux de votre périmètre)"},
     )
-
-    @validates_schema
-    def check_order(self, data, **kwargs):
-        start, end = data.get("date_from"), data.get("date_to")
-        if start and end and start > end:
-            raise ma.ValidationError(_("La fin de période précède son début."), "to")
 
 
 # Schemas: what is answered ----------------------------------------------------------------------

@@ -26,17 +26,29 @@ LATEST_DATE = dt.date(2100, 12, 31)
 # Schemas -------------------------------------------------------------------------------------
 
 
-def date_bound(key, description):
+def date_bound(key, description, **kwargs):
     return ma.fields.Date(
         data_key=key,
         validate=within(EARLIEST_DATE, LATEST_DATE),
         metadata={"description": description},
+        **kwargs,
     )
 
 
-class IndicatorQuerySchema(Schema):
+class PeriodQuerySchema(Schema):
+    """A period asked by its first and last days (`from`, `to`), in that order."""
+
     date_from = date_bound("from", "Première date d'intervention (ou de session) comprise")
     date_to = date_bound("to", "Dernière date comprise ; « les 90 derniers jours » finissent là")
+
+    @validates_schema
+    def check_order(self, data, **kwargs):
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            raise ma.ValidationError(_("La fin de période précède son début."), "to")
+
+
+class IndicatorQuerySchema(PeriodQuerySchema):
     territory = Text(
         validate=length(1, 20),
         metadata={"description": "Code INSEE de commune ou d'arrondissement, ou code de QPV"},
@@ -54,12 +66,6 @@ class IndicatorQuerySchema(Schema):
             "chemin parcouru et le statut ; « aucune cible » quand il n'y en a pas"
         }
     )
-
-    @validates_schema
-    def check_order(self, data, **kwargs):
-        start, end = data.get("date_from"), data.get("date_to")
-        if start and end and start > end:
-            raise ma.ValidationError(_("La fin de période précède son début."), "to")
 
 
 class CellSchema(Schema):

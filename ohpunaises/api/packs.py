@@ -1,48 +1,33 @@
 """Packs: the figures of a deployment and a period, frozen, hashed, approved, then read by the
 deployment's institutions and evaluators as JSON, PDF, XLSX or CSV."""
 
-import datetime as dt
-
 import marshmallow as ma
 from flask import Response
-from flask_babel import gettext as _
-from marshmallow import validates_schema
 
 from ..auth import current_actor, requires
-from ..schemas import EARLIEST_DATE, Schema, Text, within
+from ..schemas import Schema, Text
 from ..usecases import packs
 from . import ApiBlueprint, ApiView
+from .indicators import PeriodQuerySchema, date_bound
 
 URL = "/packs"
 blp = ApiBlueprint("packs", __name__, description="Packs de chiffres figés et approuvés")
 
-LATEST_DATE = dt.date(2100, 12, 31)
 RETRY_AFTER = "2"  # seconds before asking again how far a file has got
 
 
-class PackCreateSchema(Schema):
+class PackCreateSchema(PeriodQuerySchema):
     deployment_id = ma.fields.Integer(
         allow_none=True,
         load_default=None,
         metadata={"description": "Déploiement ; absent ou null : tout le programme"},
     )
-    date_from = ma.fields.Date(
-        data_key="from",
-        required=True,
-        validate=within(EARLIEST_DATE, LATEST_DATE),
-        metadata={"description": "Premier jour d'un mois, d'un trimestre ou d'une année"},
+    date_from = date_bound(
+        "from", "Premier jour d'un mois, d'un trimestre ou d'une année", required=True
     )
-    date_to = ma.fields.Date(
-        data_key="to",
-        required=True,
-        validate=within(EARLIEST_DATE, LATEST_DATE),
-        metadata={"description": "Dernier jour de ce mois, trimestre ou année (terminé)"},
+    date_to = date_bound(
+        "to", "Dernier jour de ce mois, trimestre ou année (terminé)", required=True
     )
-
-    @validates_schema
-    def check_order(self, data, **kwargs):
-        if data["date_from"] > data["date_to"]:
-            raise ma.ValidationError(_("La fin de période précède son début."), "to")
 
 
 class PackSummarySchema(Schema):
@@ -168,17 +153,17 @@ def file_response(actor, pack_id: int, fmt: str) -> Response:
         return Response(
             body, 202, mimetype="application/json", headers={"Retry-After": RETRY_AFTER}
         )
-    return ready_response(packs.get_pack(actor, pack_id), state)
+    return ready_response(state)
 
 
-def ready_response(view, state) -> Response:
+def ready_response(state) -> Response:
     """A rendered file, to download under the pack's name."""
     return Response(
         state.body,
         200,
-        content_type=packs.media_type(state.format),
+        content_type=state.media_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{packs.filename(view, state.format)}"',
+            "Content-Disposition": f'attachment; filename="{state.filename}"',
             "Cache-Control": "private, no-cache",
         },
     )

@@ -37,6 +37,7 @@ __all__ = [
     "compute",
     "describe_all",
     "first_partners",
+    "suppression_of",
 ]
 
 
@@ -78,12 +79,18 @@ def compute(
         reference_date=scope.reference,
         territory=territory_ref(territory) if territory else None,
         level=level,
-        suppression=Suppression(
-            applied=not policy.raw,
-            k=policy.k,
-            perturbation=0 if policy.raw else privacy.MAX_PERTURBATION,
-        ),
+        suppression=suppression_of(policy),
         indicators=_presented(figures, policy, selected),
+    )
+
+
+def suppression_of(policy: privacy.Policy) -> Suppression:
+    """How a viewer under this policy reads the counts: hidden below K, moved by at most the
+    largest perturbation (none for the coordination)."""
+    return Suppression(
+        applied=not policy.raw,
+        k=policy.k,
+        perturbation=0 if policy.raw else privacy.MAX_PERTURBATION,
     )
 
 

@@ -17,14 +17,14 @@ from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 
 from .. import privacy
-from ..errors import Invalid, invalid
+from ..errors import invalid
 from ..extensions import db
-from ..indicators import INDICATORS, Period, compute
+from ..indicators import INDICATORS, Period, compute, suppression_of
 from ..indicators.results import Figure, Suppression
 from ..models import Deployment, Territory, deployment_territories
 from ..permissions import Actor, deployments_within
-from ..privacy import SECRET, on_the_grid, reads_raw
-from .indicators import OFF_THE_GRID
+from ..privacy import SECRET, on_the_grid
+from .indicators import check_grid
 
 ACTION = "evaluation.read"
 COMPARED = (
@@ -149,8 +149,7 @@ def compare_deployments(actor: Actor, period: Period, ids=None) -> Comparison:
     "Ensemble" when the actor reaches every deployment; protected readers ask for a calendar
     month, quarter or year (or the whole history)."""
     actor.check(ACTION)
-    if not reads_raw(actor.role) and not on_the_grid(period.start, period.end):
-        raise Invalid(errors={"from": OFF_THE_GRID, "to": OFF_THE_GRID})
+    check_grid(actor, period)
     deployments = _deployments(actor, ids)
     populations = deployment_populations([deployment.id for deployment in deployments])
     rows = [
@@ -163,7 +162,7 @@ def compare_deployments(actor: Actor, period: Period, ids=None) -> Comparison:
     return Comparison(
         period=period,
         period_label=period_label(period),
-        suppression=_suppression(actor),
+        suppression=suppression_of(privacy.Policy.for_role(actor.role)),
         indicators=indicators,
         rows=tuple(rows),
     )
@@ -286,9 +285,3 @@ def per_10000(count: Figure, population: int | None) -> Figure:
     value = round(count.value * PER / population, 2)
     display = numbers.format_decimal(value, "#,##0.##", locale=get_locale() or "fr")
     return Figure(value, False, display)
-
-
-def _suppression(actor: Actor) -> Suppression:
-    policy = privacy.Policy.for_role(actor.role)
-    perturbation = 0 if policy.raw else privacy.MAX_PERTURBATION
-    return Suppression(applied=not policy.raw, k=policy.k, perturbation=perturbation)

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from .. import audit, privacy
 from ..errors import Forbidden, Invalid, NotFound, invalid
 from ..extensions import db
-from ..indicators import INDICATORS, Period, Result, compute
+from ..indicators import INDICATORS, Period, Result, compute, suppression_of
 from ..indicators.definitions import THEMES
 from ..indicators.results import Figure, Suppression
 from ..models import Deployment, EvaluationCriterion, EvaluationQuestion, User
@@ -304,9 +304,7 @@ class _Reader:
 
     def suppression(self) -> Suppression:
         """How the reader's figures are protected (the same in every scope)."""
-        policy = privacy.Policy.for_role(self.actor.role)
-        perturbation = 0 if policy.raw else privacy.MAX_PERTURBATION
-        return Suppression(applied=not policy.raw, k=policy.k, perturbation=perturbation)
+        return suppression_of(privacy.Policy.for_role(self.actor.role))
 
     def deployment_name(self, deployment_id: int | None) -> str | None:
         # By its id: the relationship may still name the deployment a change replaced.

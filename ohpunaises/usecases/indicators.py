@@ -44,11 +44,16 @@ def read_indicators(
     history: any other period is refused (docs/privacy.md).
     """
     actor.check(action)
-    if not reads_raw(actor.role) and not on_the_grid(period.start, period.end):
-        raise Invalid(errors={"from": OFF_THE_GRID, "to": OFF_THE_GRID})
+    check_grid(actor, period)
     return compute(
         period, territory, level, viewer_role=actor.role, ids=ids, deployments=actor.deployment_ids
     )
+
+
+def check_grid(actor: Actor, period: Period) -> None:
+    """Invalid when a reader of protected figures asks for a period off the calendar grid."""
+    if not reads_raw(actor.role) and not on_the_grid(period.start, period.end):
+        raise Invalid(errors={"from": OFF_THE_GRID, "to": OFF_THE_GRID})
 
 
 def partners_by_commune(actor: Actor, period: Period, territory) -> dict[int, dt.date]:

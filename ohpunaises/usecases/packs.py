@@ -99,13 +99,22 @@ class Difference:
 
 @dataclass(frozen=True)
 class PackFileState:
-    """A rendered file, or how far its job has got."""
+    """A rendered file, or how far its job has got, and the pack it is of."""
 
+    pack: PackView
     format: str
     status: str
     progress: int
     body: bytes | None
     error: str | None
+
+    @property
+    def filename(self) -> str:
+        return outputs.filename(self.pack.content, self.format)
+
+    @property
+    def media_type(self) -> str:
+        return outputs.MEDIA_TYPES[self.format]
 
 
 # Periods ----------------------------------------------------------------------------------------
@@ -274,7 +283,7 @@ def pack_content(actor: Actor, deployment, start: dt.date, end: dt.date) -> dict
         "frozen_at": utcnow().isoformat(timespec="seconds"),
         "author": actor.label,
         "data_version": data_version(),
-        "suppression": _suppression(),
+        "suppression": _suppression(result.suppression),
         "indicators": [
             _indicator(indicator, previous[indicator.id]) for indicator in result.indicators
         ],
@@ -302,20 +311,20 @@ def data_version() -> str:
     return "sqlite-" + hashlib.sha256(repr(version).encode()).hexdigest()[:16]
 
 
-def _suppression() -> dict:
-    policy = privacy.Policy.for_role(PACK_READER)
+def _suppression(applied) -> dict:
+    """The protection the pack's figures were read under, and its note."""
     return {
-        "applied": True,
-        "k": policy.k,
-        "perturbation": privacy.MAX_PERTURBATION,
+        "applied": applied.applied,
+        "k": applied.k,
+        "perturbation": applied.perturbation,
         "note": _(
             "Chiffres tels que les institutions les lisent : chaque effectif est décalé d'un "
             "petit écart aléatoire, toujours le même pour les mêmes signalements (%(most)s au "
             "plus), les effectifs de 1 à %(below)s sont masqués (« < %(k)s »), et les valeurs "
             "qui reposent sur un effectif masqué aussi (« s »).",
-            most=privacy.MAX_PERTURBATION,
-            below=policy.k - 1,
-            k=policy.k,
+            most=applied.perturbation,
+            below=applied.k - 1,
+            k=applied.k,
         ),
     }
 
@@ -523,12 +532,13 @@ def pack_file(actor: Actor, pack_id: int, fmt: str) -> PackFileState:
     if fmt not in outputs.FORMATS:
         raise NotFound(_("Format inconnu : %(format)s.", format=fmt))
     if fmt != "pdf":
-        return PackFileState(fmt, "ready", 100, outputs.render(view.content, view.meta, fmt), None)
+        body = outputs.render(view.content, view.meta, fmt)
+        return PackFileState(view, fmt, "ready", 100, body, None)
     state = _file_row(pack_id, fmt)
     if _claimed(state.id):
         jobs.submit(render_file, state.id)
-        return PackFileState(fmt, "rendering", 0, None, None)
-    return PackFileState(fmt, state.status, state.progress, state.body, state.error)
+        return PackFileState(view, fmt, "rendering", 0, None, None)
+    return PackFileState(view, fmt, state.status, state.progress, state.body, state.error)
 
 
 def _file_row(pack_id: int, fmt: str) -> PackFile:
@@ -597,11 +607,3 @@ def _finish(file_id: int, **values) -> None:
         db.session.execute(
             sa.update(PackFile).where(PackFile.id == file_id).values(finished_at=utcnow(), **values)
         )
-
-
-def media_type(fmt: str) -> str:
-    return outputs.MEDIA_TYPES[fmt]
-
-
-def filename(view: PackView, fmt: str) -> str:
-    return outputs.filename(view.content, fmt)

@@ -334,8 +334,7 @@ def pack_file(pack_id, fmt):
     """The file, or a page saying how far its preparation has got (it reloads itself)."""
     actor = current_actor()
     state = packs.pack_file(actor, pack_id, fmt)
-    view = packs.get_pack(actor, pack_id)
     if state.status == "ready":
-        return ready_response(view, state)
-    page = render_template("web/pack_file.html", pack=view, state=state, fmt=fmt)
+        return ready_response(state)
+    page = render_template("web/pack_file.html", pack=state.pack, state=state, fmt=fmt)
     return page, 202, {**NO_STORE, "Refresh": "2"}
