@@ -1,0 +1,1 @@
+"""Importing partners' spreadsheets: reading, mapping, checking, storing."""
