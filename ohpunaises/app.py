@@ -32,6 +32,7 @@ from .errors import Busy, DomainError
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .indicators import cache as figure_cache
 from .map import bp as map_blueprint
+from .usecases import imports
 from .web.errors import error_page
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
@@ -76,6 +77,7 @@ def register_extensions(app):
 
 
 FORM_TYPE = "application/x-www-form-urlencoded"
+UPLOAD_TYPE = "multipart/form-data"
 
 
 def check_request_body():
@@ -88,12 +90,19 @@ def check_request_body():
     """
     if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint is None:
         return
+    upload = request.endpoint in imports.UPLOAD_ENDPOINTS
+    if upload:
+        request.max_content_length = imports.upload_limit()
     size = request.content_length
+    if size is not None and size > (request.max_content_length or size):
+        abort(413)  # refused before a byte of it is read
     if size is None and request.environ.get("wsgi.input_terminated"):
         size = len(request.get_data())
         if request.max_content_length is not None and size >= request.max_content_length:
             abort(413)
     if is_api_request():
+        return
+    if upload and request.mimetype == UPLOAD_TYPE:
         return
     if size and request.mimetype != FORM_TYPE:
         abort(415, _("Envoyez le formulaire de la page (Content-Type: %(type)s).", type=FORM_TYPE))

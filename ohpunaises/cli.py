@@ -7,6 +7,7 @@ runs.
 """
 
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from .territories import LEVELS, MAX_FILE_MEGABYTES
 from .usecases import accounts, partners, people, retention, structures, territories
 from .usecases import deployments as deployment_cases
 from .usecases import exports as export_cases
+from .usecases import imports as import_cases
 from .usecases import reminders as reminder_cases
 from .vocabulary import ROLES, SOURCES, STATUSES, STRUCTURE_KINDS
 
@@ -472,6 +474,58 @@ def apply_retention(older_than, dry_run):
     click.echo(message)
 
 
+import_cli = CommandGroup("import", help="Import de tableurs de partenaires (CSV, XLSX).")
+
+
+@import_cli.command("reports")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, readable=True))
+@click.option("--structure", type=int, required=True, help="Numéro de la structure.")
+@click.option("--mapping", help="Correspondance enregistrée par la structure.")
+@click.option("--sheet", help="Feuille à lire (XLSX ; défaut : la première).")
+@click.option("--dry-run", is_flag=True, help="Vérifie sans rien enregistrer.")
+@click.option("--valid-only", is_flag=True, help="Importe les lignes valides, laisse les autres.")
+def import_reports(path, structure, mapping, sheet, dry_run, valid_only):
+    """Importe des signalements d'un tableur, comme la page d'import : vérifié d'abord."""
+    actor = Actor.operator("coordinator")
+    size = os.path.getsize(path)
+    if size > import_cases.max_bytes():
+        raise CommandError(import_cases.too_large(size).message())
+    with open(path, "rb") as file:
+        data = file.read()
+    name = os.path.basename(path)
+    job = import_cases.start_import(actor, structure, name, data, sheet, mapping, background=False)
+    click.echo(_("Fichier lu : %(what)s.", what=job.description), err=True)
+    _print_check(job)
+    if dry_run:
+        return
+    job = import_cases.commit_import(actor, job.id, valid_only, background=False)
+    click.echo(_("%(n)d signalement(s) importé(s).", n=job.counts.get("stored", 0)), err=True)
+
+
+def _print_check(job):
+    counts = job.counts
+    click.echo(
+        _(
+            "%(rows)d ligne(s) : %(valid)d à importer, %(invalid)d en erreur, %(already)d déjà "
+            "importée(s), %(conflicts)d en conflit.",
+            rows=counts.get("rows", 0),
+            valid=counts.get("valid", 0),
+            invalid=counts.get("invalid", 0),
+            already=counts.get("already", 0),
+            conflicts=counts.get("conflicts", 0),
+        ),
+        err=True,
+    )
+    for line, column, message in job.errors[:50]:
+        where = _("ligne %(n)d", n=line) + (f", {column}" if column else "")
+        click.echo(f"  {where} : {message}", err=True)
+    if len(job.errors) > 50:
+        more = _("… et %(n)d autre(s) erreur(s).", n=len(job.errors) - 50)
+        click.echo(f"  {more}", err=True)
+    if job.status == "failed":
+        raise CommandError(job.failure or _("Échec de la vérification."))
+
+
 relances_cli = CommandGroup("relances", help="Relances des partenaires qui n'envoient rien.")
 
 
@@ -591,6 +645,7 @@ COMMANDS = (
     users_cli,
     tokens_cli,
     export_cli,
+    import_cli,
     retention_cli,
     relances_cli,
     roles_command,

@@ -296,6 +296,7 @@ def load_settings(instance_path: str, env=None) -> dict:
         "DEMO": _flag(env, "OHPUNAISES_DEMO", True),
         "PUBLIC_PAGE": _flag(env, "OHPUNAISES_PUBLIC_PAGE", False),
         "MAX_CONTENT_LENGTH": _integer(env, "OHPUNAISES_MAX_BODY_BYTES", 2_000_000, 1024),
+        "IMPORT_MAX_MB": _integer(env, "OHPUNAISES_IMPORT_MAX_MB", 50, 1),
         "PSEUDONYM_KEY": env.get("OHPUNAISES_PSEUDONYM_KEY") or None,
         "RETENTION": _age(env, "OHPUNAISES_RETENTION", "5y"),
         "RATELIMIT_STORAGE_URI": storage_uri(env.get("OHPUNAISES_RATELIMIT_STORAGE")),

@@ -156,6 +156,11 @@ ACTIONS = (
         ),
     ),
     Action(
+        "report.import",
+        _l("Importer des signalements depuis un tableur (essai, puis import)"),
+        _grants(Scope.STRUCTURE, "partner_admin", coordinator=Scope.DEPLOYMENTS),
+    ),
+    Action(
         "training.create",
         _l("Enregistrer une formation ou une sensibilisation"),
         _grants(Scope.STRUCTURE, *FIELD_ROLES, coordinator=Scope.DEPLOYMENTS),

@@ -91,6 +91,36 @@ def place_point(lon: float, lat: float) -> Placement:
     return placement
 
 
+def place_points(points: list[tuple[float, float]]) -> list[Placement]:
+    """`place_point` of each (lon, lat), in one query on PostGIS."""
+    if db.engine.dialect.name != "postgresql":
+        return [place_point(lon, lat) for lon, lat in points]
+    for lon, lat in points:
+        point_wkt(lon, lat)
+    found = db.session.execute(
+        sa.text(
+            "SELECT p.i, t.id FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[])) "
+            "WITH ORDINALITY AS p(lon, lat, i) JOIN territories t "
+            "ON ST_Intersects(t.geom, ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)) "
+            "ORDER BY p.i, t.level, t.code"
+        ),
+        {"lons": [lon for lon, _ in points], "lats": [lat for _, lat in points]},
+    ).all()
+    territories = {
+        t.id: t
+        for t in db.session.scalars(
+            sa.select(Territory).where(Territory.id.in_({t for _, t in found}))
+        )
+    }
+    placements = [Placement() for _ in points]
+    for index, territory_id in found:
+        territory = territories[territory_id]
+        placement = placements[index - 1]
+        if getattr(placement, territory.level) is None:
+            setattr(placement, territory.level, territory)
+    return placements
+
+
 def _with_spatial_index(query, wkt):
     # PostGIS uses its GiST index by itself; SpatiaLite needs its R*Tree asked explicitly.
     if db.engine.dialect.name != "sqlite":

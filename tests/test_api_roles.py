@@ -1,6 +1,10 @@
 """Every role over every endpoint: what DESIGN §3 allows, and nothing more."""
 
+import io
+
 import pytest
+
+from ohpunaises import jobs
 
 from .test_api_reports import SMALLEST
 
@@ -115,6 +119,15 @@ MATRIX = {
     ("POST", "/api/v1/packs/{pack}/withdraw"): (401, 403, 403, 200, 403, 403, 403),
     ("GET", "/api/v1/packs/{pack}/differences"): (401, 403, 403, 200, 403, 403, 403),
     ("GET", "/api/v1/packs/{pack}/pack.json"): (401, 403, 403, 200, 404, 404, 403),
+    # Spreadsheets are imported by a structure's admin and by the coordination ({import} is a
+    # checked file of structure A, sent by its admin).
+    ("GET", "/api/v1/imports"): (401, 403, 200, 200, 403, 403, 403),
+    ("POST", "/api/v1/imports"): (401, 403, 202, 202, 403, 403, 403),
+    ("GET", "/api/v1/imports/fields"): (401, 403, 200, 200, 403, 403, 403),
+    ("GET", "/api/v1/imports/{import}"): (401, 403, 200, 200, 403, 403, 403),
+    ("PUT", "/api/v1/imports/{import}/mapping"): (401, 403, 202, 202, 403, 403, 403),
+    ("POST", "/api/v1/imports/{import}/commit"): (401, 403, 202, 202, 403, 403, 403),
+    ("GET", "/api/v1/imports/{import}/errors.csv"): (401, 403, 200, 200, 403, 403, 403),
 }
 
 TARGET = {
@@ -154,7 +167,12 @@ BODIES = {
     ("POST", "/api/v1/targets"): TARGET,
     ("PATCH", "/api/v1/targets/{target}"): {"agreement": "Avenant 2026"},
     ("POST", "/api/v1/packs"): FIRST_QUARTER,
+    ("PUT", "/api/v1/imports/{import}/mapping"): {"columns": {"Date": "intervention_date"}},
+    ("POST", "/api/v1/imports/{import}/commit"): {"valid_only": True},
 }
+SPREADSHEET = (
+    b"Date;Commune;Logement;Niveau;Actions\n03/02/2025;Bron;Logement social;Faible;Diagnostic\n"
+)
 
 CASES = [
     (method, url, role, status)
@@ -172,6 +190,7 @@ def test_role_matrix(accounts, method, url, role, expected):
     target = made(accounts, "/api/v1/targets", TARGET) if "{target}" in url else None
     pack = made(accounts, "/api/v1/packs", FIRST_QUARTER) if "{pack}" in url else None
     question, criterion = questioned(accounts) if "/evaluation/" in url else (None, None)
+    sent = sent_file(accounts) if "{import}" in url else None
     deployment = accounts["coordinator"].get("/api/v1/deployments").get_json()[0]["id"]
     path = url.format(
         report=report,
@@ -184,15 +203,30 @@ def test_role_matrix(accounts, method, url, role, expected):
         criterion=criterion,
         target=target,
         pack=pack,
+        **{"import": sent},
     )
     body = dict(BODIES.get((method, url), {}))
     structured = ("/api/v1/reports", "/api/v1/trainings", "/api/v1/invitations")
     if role == "coordinator" and url.startswith(structured):
         body = with_structure(body, agent.structure_id)
-    response = accounts[role].request(method, path, json=body or None, headers={"If-Match": '"1"'})
+    if (method, url) == ("POST", "/api/v1/imports"):
+        upload = {"file": (io.BytesIO(SPREADSHEET), "x.csv"), "structure_id": agent.structure_id}
+        response = accounts[role].post(path, data=upload)
+    else:
+        headers = {"If-Match": '"1"'}
+        response = accounts[role].request(method, path, json=body or None, headers=headers)
+    assert jobs.drain()
     assert response.status_code == expected, response.get_json()
     if expected >= 400:
         assert response.content_type == "application/problem+json"
+
+
+def sent_file(accounts) -> str:
+    """A spreadsheet of structure A, sent by its admin and checked."""
+    upload = {"file": (io.BytesIO(SPREADSHEET), "x.csv")}
+    sent = accounts["partner_admin"].post("/api/v1/imports", data=upload).get_json()["id"]
+    assert jobs.drain()
+    return sent
 
 
 def invited(accounts) -> int:
@@ -261,6 +295,7 @@ def test_every_endpoint_of_the_document_is_in_the_matrix(client):
             .replace("{criterion}", "{criterion_id}")
             .replace("{target}", "{target_id}")
             .replace("{pack}", "{pack_id}")
+            .replace("{import}", "{import_id}")
             .replace("pack.json", "pack.{fmt}"),
         )
         for m, u in MATRIX

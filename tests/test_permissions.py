@@ -170,6 +170,7 @@ def path_of(rule, role, ids) -> str:
         "criterion_id": 2147483647,
         "target_id": 2147483647,
         "pack_id": 2147483647,
+        "import_id": "00000000-0000-4000-8000-000000000000",
         "fmt": "json",
         "token_id": ids["spare"].get(role, 1),
         "kind": "reports",

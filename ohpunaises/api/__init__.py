@@ -113,6 +113,7 @@ def register_api(app):
         deployments,
         evaluation,
         exports,
+        imports,
         indicators,
         packs,
         people,
@@ -142,6 +143,7 @@ def register_api(app):
     api.init_app(app)
     modules = (
         reports,
+        imports,
         territories,
         structures,
         people,

@@ -5,6 +5,7 @@ from .audit import AuditEvent, SignInThrottle
 from .base import Base
 from .deployments import Deployment, deployment_territories, user_deployments
 from .follow_up import NothingToReport, Reminder, StageChange
+from .imports import ImportMapping, ReportImport
 from .reports import Report, ReportAction, ReportStatusChange
 from .steering import (
     EvaluationCriterion,
@@ -28,6 +29,7 @@ __all__ = [
     "Deployment",
     "EvaluationCriterion",
     "EvaluationQuestion",
+    "ImportMapping",
     "Milestone",
     "NothingToReport",
     "Pack",
@@ -35,6 +37,7 @@ __all__ = [
     "Reminder",
     "Report",
     "ReportAction",
+    "ReportImport",
     "ReportStatusChange",
     "SignInThrottle",
     "StageChange",

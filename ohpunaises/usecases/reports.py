@@ -29,6 +29,7 @@ from ..territories import (
     Placement,
     place_commune_code,
     place_point,
+    place_points,
     point_wkt,
     territory_by_code,
 )
@@ -123,6 +124,69 @@ def _create_or_replay(actor: Actor, data: dict, source: str) -> tuple[Report, bo
     return report, True
 
 
+def import_reports(actor: Actor, structure: Structure, items: list[dict], store: bool) -> list:
+    """Many reports of one structure at once, each decided as `create_report` decides it,
+    with one query for the UUIDs already stored, one for the points' places and one flush.
+
+    Each item carries its `id`. Returns, for each, (id, created) or the DomainError that
+    refuses it. With store=False nothing is written: the outcomes are those a store would
+    give. A twin stored meanwhile by another request makes the store replay the items one
+    by one, as `push_reports` does.
+    """
+    actor.check("report.create")
+    digests = [fingerprint(data, structure.id) for data in items]
+    known = _known_digests([data["id"] for data in items])
+    located = dict(_located(items))
+    outcomes, new = [], []
+    for index, (data, digest) in enumerate(zip(items, digests, strict=True)):
+        if data["id"] in known:
+            outcomes.append(_replayed(data["id"], known[data["id"]], digest))
+            continue
+        try:
+            placement = place(data, located.get(index))
+        except DomainError as error:
+            outcomes.append(error)
+            continue
+        known[data["id"]] = digest
+        outcomes.append((data["id"], True))
+        new.append((data, digest, placement))
+    if store and new:
+        return _store_new(actor, structure, items, new, outcomes)
+    return outcomes
+
+
+def _known_digests(ids) -> dict:
+    query = sa.select(Report.id, Report.payload_hash).where(Report.id.in_(set(ids)))
+    return dict(db.session.execute(query).all())
+
+
+def _located(items):
+    indexed = [
+        (i, data["location"]["coordinates"]) for i, data in enumerate(items) if data.get("location")
+    ]
+    placements = place_points([tuple(point) for _, point in indexed])
+    return zip((i for i, _ in indexed), placements, strict=True)
+
+
+def _replayed(report_id, stored_digest: str, digest: str):
+    if stored_digest != digest:
+        return Conflict(errors={"id": _("Cet identifiant désigne déjà un autre signalement.")})
+    return report_id, False
+
+
+def _store_new(actor, structure, items, new, outcomes) -> list:
+    try:
+        with db.session.begin_nested():
+            for data, digest, placement in new:
+                report = new_report(data, structure, actor, "import", placement)
+                report.id, report.payload_hash = data["id"], digest
+                db.session.add(report)
+            db.session.flush()
+        return outcomes
+    except sa.exc.IntegrityError:  # a twin stored meanwhile: decide each again, alone
+        return [_push_one(actor, dict(data, structure_id=structure.id), "import") for data in items]
+
+
 def replay(existing: Report, digest: str) -> Report:
     if existing.payload_hash != digest:
         raise Conflict(errors={"id": _("Cet identifiant désigne déjà un autre signalement.")})
@@ -149,11 +213,14 @@ def _structure(structure_id: int) -> Structure | None:
     return db.session.get(Structure, structure_id)
 
 
-def place(data: dict) -> Placement:
-    """The report's territories, from its point (checked against its commune) or its commune."""
+def place(data: dict, located: Placement | None = None) -> Placement:
+    """The report's territories, from its point (checked against its commune) or its commune;
+    `located` is the point's placement when already known."""
     location, commune = data.get("location"), data.get("commune")
     try:
-        placement = place_point(*location["coordinates"]) if location else None
+        if location and located is None:
+            located = place_point(*location["coordinates"])
+        placement = located if location else None
         if placement is None:
             return place_commune_code(commune)
     except OutOfScope as error:
