@@ -499,6 +499,8 @@ def import_reports(path, structure, mapping, sheet, dry_run, valid_only):
     if dry_run:
         return
     job = import_cases.commit_import(actor, job.id, valid_only, background=False)
+    if job.status == "failed":
+        raise CommandError(job.failure)
     click.echo(_("%(n)d signalement(s) importé(s).", n=job.counts.get("stored", 0)), err=True)
 
 

@@ -11,11 +11,13 @@ where it stopped.
 """
 
 import datetime as dt
+import logging
 import uuid
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from .. import audit, jobs
 from ..errors import Conflict, DomainError, Invalid, NotFound, OutOfPerimeter, invalid
@@ -29,10 +31,19 @@ from ..models.base import utcnow
 from ..permissions import Actor, restrict
 from . import reports, transaction
 
+log = logging.getLogger(__name__)
+
 CHUNK = 1000
 PREVIEW_POINTS = 5000
 STALE_JOB = dt.timedelta(minutes=10)
 ERROR_COLUMN = "erreur"
+FAILURE_CHECKING = _l(
+    "La vérification s'est arrêtée sur une erreur inattendue : renvoyez le fichier."
+)
+FAILURE_STORING = _l(
+    "L'import s'est arrêté sur une erreur inattendue. Les lignes déjà enregistrées le restent : "
+    "renvoyez le même fichier pour importer les autres (rien ne sera enregistré deux fois)."
+)
 NAMESPACE = uuid.UUID("7d4c1c44-5f0e-4d49-9a55-0f3a2b1e6c10")
 
 
@@ -295,16 +306,17 @@ def _revive(job: ReportImport):
 
 
 def _process(import_id, store: bool) -> None:
+    """Go through the file; a failure is kept on the import, in French, and logged whole."""
     job = db.session.get(ReportImport, import_id)
     try:
         _go_through(job, store)
-    except Exception as error:
+    except Exception:
+        log.exception("import %s failed", import_id)
         db.session.rollback()
         job = db.session.get(ReportImport, import_id)
         with transaction():
             job.status = "failed"
-            job.failure = _("Échec de la lecture : %(error)s", error=str(error))[:300]
-        raise
+            job.failure = str(FAILURE_STORING if store else FAILURE_CHECKING)
 
 
 def _go_through(job: ReportImport, store: bool) -> None:
