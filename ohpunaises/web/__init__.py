@@ -18,6 +18,7 @@ from . import (  # noqa: E402, F401  (routes register on import)
     essaimage,
     evaluation,
     exports,
+    imports,
     indicators,
     links,
     pages,
