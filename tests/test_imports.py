@@ -405,3 +405,25 @@ def test_a_structure_s_imports_are_listed_for_its_admin(accounts):
     listed = client.get("/api/v1/imports").get_json()
     assert [(i["filename"], i["status"]) for i in listed] == [("interventions.csv", "checked")]
     assert listed[0]["structure_id"] == client.structure_id
+
+
+def test_vulnerabilities_come_as_a_list_or_as_a_yes_no_column_each(app, accounts):
+    client = accounts["partner_admin"]
+    body = send(
+        client,
+        (
+            "Date;Commune;Logement;Niveau;Actions;Minima sociaux;Vulnérabilités\n"
+            "01/03/2025;69266;social;Faible;Diagnostic;oui;Handicap | Jeunes enfants\n"
+            "02/03/2025;69266;social;Faible;Diagnostic;non;\n"
+            "03/03/2025;69266;social;Faible;Diagnostic;peut-être;\n"
+        ).encode(),
+    )
+    assert errors_by_line(body) == {4: [("Minima sociaux", "Oui ou non attendu : « peut-être ».")]}
+    commit(client, body["id"], valid_only=True)
+    with inside(app):
+        flags = db.session.execute(
+            sa.select(
+                Report.vuln_minimum_benefits, Report.vuln_disability, Report.vuln_young_children
+            ).order_by(Report.intervention_date)
+        ).all()
+    assert [tuple(row) for row in flags] == [(True, True, True), (False, False, False)]

@@ -14,6 +14,7 @@ import marshmallow as ma
 from flask_babel import gettext as _
 
 from ..schemas import ReportCreateSchema
+from ..vocabulary import VULNERABILITIES
 from .fields import BY_NAME, CellError, normalised
 from .places import PlaceIndex
 
@@ -24,7 +25,7 @@ TRUE = frozenset({"1", "oui", "o", "x", "vrai", "true", "yes", "y"})
 FALSE = frozenset({"0", "non", "n", "faux", "false", "no"})
 LIST_SEPARATORS = re.compile(r"[|;\n+]")
 COMMAS_OUTSIDE_PARENTHESES = re.compile(r",(?![^(]*\))")
-PLACE_FIELDS = ("latitude", "longitude", "commune", "postcode")
+VULNERABILITY_FIELDS = ("vulnerabilities", *(f"vulnerability_{n}" for n in VULNERABILITIES))
 
 
 @dataclass
@@ -151,13 +152,14 @@ class Converter:
         raw["commune"] = code
 
     def _load(self, line: Line, raw: dict):
-        flags = [n.removeprefix("vulnerability_") for n in list(raw) if n.startswith("vuln")]
-        flags = [n for n in flags if n != "vulnerabilities"]
+        # Vulnerabilities come as one list, or as a yes/no column each: answered when any
+        # of those cells is filled, unanswered (absent, not "none") when all are empty.
+        answered = [name for name in VULNERABILITY_FIELDS if name in raw]
         chosen = set(raw.pop("vulnerabilities", []))
-        for name in flags:
-            if raw.pop(f"vulnerability_{name}"):
+        for name in VULNERABILITIES:
+            if raw.pop(f"vulnerability_{name}", False):
                 chosen.add(name)
-        if chosen or flags:
+        if answered:
             raw["vulnerabilities"] = sorted(chosen)
         try:
             line.data = self.schema.load(raw)
