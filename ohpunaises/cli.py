@@ -17,7 +17,7 @@ from flask.cli import AppGroup, ScriptInfo, with_appcontext
 from flask_babel import gettext as _
 from flask_migrate.cli import db as db_cli
 
-from . import bootstrap, cadence, demo, exports, permissions
+from . import bootstrap, cadence, demo, exports, opendata, permissions
 from .config import ConfigError
 from .errors import DomainError
 from .permissions import Actor
@@ -617,6 +617,44 @@ def _whom(planned) -> str:
     )
 
 
+opendata_cli = CommandGroup("opendata", help="Données ouvertes : indicateurs publics par commune.")
+
+
+@opendata_cli.command("package")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, writable=True, path_type=Path),
+    required=True,
+    help="Dossier où écrire le paquet (créé au besoin ; ses fichiers du même nom remplacés).",
+)
+@click.option("--date", "day", help="Agit comme si nous étions ce jour (AAAA-MM-JJ).")
+@click.pass_context
+def opendata_package(ctx, out, day):
+    """Écrit le paquet pour data.gouv.fr : indicateurs par commune et par trimestre complet,
+    masqués comme sur les pages publiques, avec leur schéma, README et licence."""
+    today = _run_date(ctx, day)
+    try:
+        package = opendata.write_package(out, today, _quarter_written)
+    except OSError as error:
+        raise CommandError(_("Écriture impossible : %(error)s", error=error)) from error
+    click.echo(
+        _(
+            "Paquet écrit dans %(directory)s : %(rows)d ligne(s), trimestres %(first)s à "
+            "%(last)s, %(files)d fichier(s).",
+            directory=package.directory,
+            rows=package.rows,
+            first=package.quarters[0],
+            last=package.quarters[-1],
+            files=len(package.files),
+        )
+    )
+
+
+def _quarter_written(quarter: str, rows: int):
+    click.echo(_("Trimestre %(quarter)s : %(n)d commune(s).", quarter=quarter, n=rows), err=True)
+
+
 @click.command("roles", cls=Command)
 @click.option("--markdown", is_flag=True, help="En tableau Markdown (pour la documentation).")
 def roles_command(markdown):
@@ -650,6 +688,7 @@ COMMANDS = (
     import_cli,
     retention_cli,
     relances_cli,
+    opendata_cli,
     roles_command,
 )
 

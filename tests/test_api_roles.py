@@ -38,6 +38,7 @@ MATRIX = {
     ("POST", "/api/v1/tokens"): (401, 201, 201, 201, 201, 201, 201),
     ("GET", "/api/v1/exports/reports.csv"): (401, 403, 200, 200, 403, 200, 403),
     ("GET", "/api/v1/exports/dictionary.csv"): (401, 200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/exports/schema.json"): (401, 200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/exports/territories.geojson"): (401, 403, 403, 200, 200, 200, 403),
     # DESIGN §3: every role reads indicators, suppressed for all but the coordination.
     ("GET", "/api/v1/indicators?level=commune"): (401, 200, 200, 200, 200, 200, 200),

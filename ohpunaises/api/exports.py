@@ -1,11 +1,13 @@
-"""Exports: reports as CSV by role, the data dictionary, indicators per territory as GeoJSON."""
+"""Exports: reports as CSV by role, the data dictionary and the Table Schema of the CSV,
+indicators per territory as GeoJSON."""
 
 import datetime as dt
+import json
 
 import marshmallow as ma
 from flask import Response, current_app, stream_with_context
 
-from .. import exports
+from .. import exports, tableschema
 from ..auth import current_actor, requires
 from ..indicators import Period
 from ..ratelimits import figures_limit
@@ -105,6 +107,40 @@ class DictionaryCsv(ApiView):
         """Le dictionnaire des données des exports CSV"""
         body = exports.dictionary_csv(exports.Options(sep=query["sep"]))
         return csv_response(body, "dictionnaire-des-donnees.csv")
+
+
+JSON_TYPE = "application/json"
+
+
+class TableSchemaQuerySchema(Schema):
+    view = choice(
+        {view: None for view in tableschema.VIEWS},
+        metadata={
+            "description": "full : export complet ; pseudonymised : export pseudonymisé "
+            "(défaut : celui que votre rôle reçoit)"
+        },
+    )
+
+
+@blp.route("/schema.json")
+class ReportTableSchema(ApiView):
+    @requires("export.dictionary")
+    @blp.arguments(TableSchemaQuerySchema, location="query")
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "Table Schema (Frictionless, convention de schema.data.gouv.fr) "
+                "de l'export CSV des signalements, avec ses options par défaut",
+                "content": {JSON_TYPE: {"schema": {"type": "object"}}},
+            }
+        }
+    )
+    @blp.alt_response(422, description="Paramètre invalide")
+    def get(self, query):
+        """Le schéma des colonnes de l'export CSV, pour valider un fichier"""
+        view = query.get("view") or exports.view_for(current_actor().role)
+        schema = tableschema.report_schema(view)
+        return Response(json.dumps(schema, ensure_ascii=False, indent=2), mimetype=JSON_TYPE)
 
 
 @blp.route("/territories.geojson")

@@ -1,12 +1,14 @@
-"""The exports page, the data dictionary page and the audit log (coordinators)."""
+"""The exports page, the data dictionary page, the import templates and the audit log
+(coordinators)."""
 
 import json
 
 import sqlalchemy as sa
-from flask import abort, redirect, render_template, request, url_for
+from flask import Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
-from .. import audit, exports
+from .. import audit, exports, tableschema
 from ..api.exports import ExportQuerySchema, TerritoryExportQuerySchema
 from ..auth import current_actor, requires
 from ..extensions import db
@@ -14,6 +16,7 @@ from ..models import Structure, Territory
 from ..permissions import Actor, Scope, grant, structures_within
 from ..vocabulary import ACTIONS, SOURCES, STATUSES, TERRITORY_LEVELS
 from . import bp
+from .pages import may_open
 
 
 @bp.get("/exports", endpoint="exports")
@@ -64,6 +67,39 @@ def export_dictionary():
         actions=ACTIONS,
         views=exports.VIEW_LABELS,
     )
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.app_context_processor
+def inject_template_link():
+    return {"may_download_templates": may_download_templates}
+
+
+def may_download_templates() -> bool:
+    """Whether the signed-in account may download the import templates (for the links)."""
+    return current_user.is_authenticated and may_open(current_user.role, "web.import_template_xlsx")
+
+
+@bp.get("/exports/modele.xlsx", endpoint="import_template_xlsx")
+@requires("report.create")
+def import_template_xlsx():
+    """The import template to fill in: example line, allowed values, how to fill it in."""
+    return _attachment(tableschema.template_xlsx(), XLSX_TYPE, "modele-signalements.xlsx")
+
+
+@bp.get("/exports/modele.csv", endpoint="import_template_csv")
+@requires("report.create")
+def import_template_csv():
+    """The import template as CSV (UTF-8 with BOM, `;`), with one example line."""
+    return _attachment(tableschema.template_csv(), "text/csv", "modele-signalements.csv")
+
+
+def _attachment(body: bytes, mimetype: str, filename: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @bp.get("/journal")
