@@ -97,6 +97,7 @@ def test_a_messy_latin1_file_is_checked_line_by_line_and_nothing_is_stored(app, 
     assert errors[8][0][0] == "Actions menées"
     assert errors[8][0][1].startswith("Valeur inconnue : « Fumigation » ; valeurs permises :")
     assert errors[9] == [("Commune", "Commune introuvable : « Paris ».")]
+    assert body["unknown_words"] == {"actions": ["Fumigation"]}
     assert errors[10][0][0] == "Date"
     assert errors[10][0][1].startswith("Date illisible : « 31/02/2025 »")
     assert imported(app) == []

@@ -49,6 +49,7 @@ def upgrade():
     sa.Column('counts', sa.JSON(), nullable=False),
     sa.Column('errors', sa.JSON(), nullable=False),
     sa.Column('preview', sa.JSON(), nullable=False),
+    sa.Column('unknown_words', sa.JSON(), nullable=False),
     sa.Column('failure', sa.String(length=300), nullable=True),
     sa.Column('valid_only', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),

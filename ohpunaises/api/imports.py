@@ -83,6 +83,12 @@ class ImportSchema(Schema):
     columns = ma.fields.Dict(metadata={"description": "En-tête → champ"})
     values = ma.fields.Dict()
     mapping_name = Text(allow_none=True)
+    unknown_words = ma.fields.Dict(
+        metadata={
+            "description": "Champ → mots du fichier qu'aucun code ne désigne encore "
+            "(à donner dans values de PUT /imports/{id}/mapping)"
+        }
+    )
     errors = ma.fields.List(ma.fields.Nested(LineErrorSchema))
     preview = ma.fields.List(
         ma.fields.List(ma.fields.Raw()),
@@ -239,6 +245,7 @@ def view_of(job) -> dict:
             "columns",
             "values",
             "mapping_name",
+            "unknown_words",
             "preview",
             "failure",
             "created_at",

@@ -22,6 +22,15 @@ class CellError(ValueError):
     """A cell that cannot be read; the message is for the person who wrote it."""
 
 
+class UnknownWord(CellError):
+    """A word of the file that no code of a field's list stands for, yet: a value mapping
+    can say which one it means."""
+
+    def __init__(self, message: str, field: str, word: str):
+        super().__init__(message)
+        self.field, self.word = field, word
+
+
 @dataclass(frozen=True)
 class ImportField:
     """One column of an import file and the report field it fills."""

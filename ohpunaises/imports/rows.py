@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 
 from ..schemas import ReportCreateSchema
 from ..vocabulary import VULNERABILITIES
-from .fields import BY_NAME, CellError, normalised
+from .fields import BY_NAME, CellError, UnknownWord, normalised
 from .places import PlaceIndex
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -36,6 +36,7 @@ class Line:
     data: dict | None = None
     errors: list[tuple[str, str]] = field(default_factory=list)  # (header, message)
     point: tuple[float, float] | None = None  # (longitude, latitude), for the preview
+    unknown: list[tuple[str, str]] = field(default_factory=list)  # (field, word) to map
 
     @property
     def valid(self) -> bool:
@@ -72,6 +73,8 @@ class Converter:
                 value = self.cell(name, cell)
             except CellError as error:
                 line.errors.append((self.headers[name], str(error)))
+                if isinstance(error, UnknownWord):
+                    line.unknown.append((error.field, error.word))
                 continue
             if value is not None:
                 raw[name] = value
@@ -107,13 +110,12 @@ class Converter:
             if key in (normalised(code), normalised(label)):
                 return code
         allowed = ", ".join(str(label) for label in vocabulary.values())
-        raise CellError(
-            _(
-                "Valeur inconnue : « %(value)s » ; valeurs permises : %(allowed)s.",
-                value=text(value),
-                allowed=allowed,
-            )
+        message = _(
+            "Valeur inconnue : « %(value)s » ; valeurs permises : %(allowed)s.",
+            value=text(value),
+            allowed=allowed,
         )
+        raise UnknownWord(message, name, text(value))
 
     def codes(self, name: str, value) -> list[str]:
         codes = []

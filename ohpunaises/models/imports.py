@@ -55,6 +55,7 @@ class ReportImport(Base):
     counts: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     errors: Mapped[list] = mapped_column(sa.JSON, default=list, deferred=True)
     preview: Mapped[list] = mapped_column(sa.JSON, default=list, deferred=True)
+    unknown_words: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     failure: Mapped[str | None] = mapped_column(sa.String(300))
     valid_only: Mapped[bool] = mapped_column(default=False)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

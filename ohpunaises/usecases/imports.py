@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 CHUNK = 1000
 PREVIEW_POINTS = 5000
+UNKNOWN_WORDS = 50  # per field: past that, the file needs fixing more than a mapping
 STALE_JOB = dt.timedelta(minutes=10)
 ERROR_COLUMN = "erreur"
 FAILURE_CHECKING = _l(
@@ -194,15 +195,22 @@ def _save_mapping(actor: Actor, structure_id: int, name: str, columns: dict, val
     mapping.columns, mapping.values, mapping.updated_by_id = columns, values, actor.user_id
 
 
-def saved_mappings(actor: Actor, structure_id: int) -> list[ImportMapping]:
-    """The mappings a structure saved, by name."""
+def saved_mappings(actor: Actor) -> list[tuple[str, list[str]]]:
+    """The mappings saved by the structures the actor imports for, by structure:
+    [(structure's name, [mapping names])]."""
     actor.check("report.import")
-    structure = reports.structure_for(actor, structure_id, "report.import")
-    return db.session.scalars(
-        sa.select(ImportMapping)
-        .where(ImportMapping.structure_id == structure.id)
-        .order_by(ImportMapping.name)
-    ).all()
+    query = restrict(
+        sa.select(Structure.name, ImportMapping.name).join(
+            Structure, Structure.id == ImportMapping.structure_id
+        ),
+        actor,
+        "report.import",
+        ImportMapping.structure_id,
+    )
+    grouped: dict[str, list[str]] = {}
+    for structure, name in db.session.execute(query.order_by(Structure.name, ImportMapping.name)):
+        grouped.setdefault(structure, []).append(name)
+    return list(grouped.items())
 
 
 # Reading ---------------------------------------------------------------------------------------
@@ -334,6 +342,7 @@ def _go_through(job: ReportImport, store: bool) -> None:
     _chunk(job, actor, structure, chunk, tally, store)
     with transaction():
         job.counts, job.errors, job.preview = tally.counts(store), tally.errors, tally.preview
+        job.unknown_words = tally.unknown
         job.rows_total = tally.rows
         if store:
             job.status, job.committed_at = "imported", utcnow()
@@ -368,6 +377,7 @@ class Tally:
         self.errors: list[tuple[int, str, str]] = []
         self.invalid_lines: set[int] = set()
         self.preview: list[list] = []
+        self.unknown: dict[str, list[str]] = {}
         self.seen: dict[uuid.UUID, tuple[int, str]] = {}
         self.missing = [str(fields.BY_NAME[name].label) for name in missing]
 
@@ -382,6 +392,8 @@ class Tally:
             if not line.valid:
                 for header, message in line.errors:
                     self.error(line.number, header, message)
+                for name, word in line.unknown:
+                    self._unknown(name, word)
                 self._point(line, "invalid")
                 continue
             line.data.setdefault("id", line_id(structure_id, line.data))
@@ -434,6 +446,11 @@ class Tally:
         self.errors.append((number, header, str(message)))
         if count:
             self.invalid_lines.add(number)
+
+    def _unknown(self, name: str, word: str):
+        words = self.unknown.setdefault(name, [])
+        if word not in words and len(words) < UNKNOWN_WORDS:
+            words.append(word)
 
     def _point(self, line, state: str):
         if line.point is not None and len(self.preview) < PREVIEW_POINTS:

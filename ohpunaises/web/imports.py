@@ -3,7 +3,6 @@
 confirmed in so many words. Plain forms and a page that refreshes itself: no JavaScript."""
 
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,9 +22,9 @@ from ..extensions import db
 from ..httperrors import status_of
 from ..imports import fields
 from ..map.shapes import shapes
-from ..models import ImportMapping, Structure
+from ..models import Structure
 from ..packs.outlines import svg_path
-from ..permissions import Actor, restrict, structures_within
+from ..permissions import Actor, structures_within
 from ..usecases import imports
 from . import bp
 from .errors import error_page
@@ -54,8 +53,6 @@ POINT_STATES = {
     "invalid": ("#a4161a", "square", _l("en erreur")),
     "outside": ("#8a4b00", "cross", _l("hors du programme")),
 }
-# "Valeur inconnue : « Punaises confirmées » ; …": the file's own word, to map to a code.
-UNKNOWN_VALUE = re.compile(r"^Valeur inconnue\s*:\s*«\s*(.*?)\s*»")
 
 
 @bp.app_context_processor
@@ -129,7 +126,7 @@ def _imports_page(errors: dict, status: int, values=None):
         show_structure=picks_structure,
         structures=_structures(actor) if picks_structure else None,  # (id, name)
         own_structure=actor.user.structure if actor.user is not None else None,
-        mappings=_mappings(actor),
+        mappings=imports.saved_mappings(actor),
         max_mb=imports.max_bytes() // (1024 * 1024),
         errors=errors,
         values=values or {},
@@ -144,22 +141,6 @@ def _structures(actor: Actor) -> list[tuple[int, str]]:
         structures_within(actor, "report.import"), Structure.active
     )
     return [tuple(row) for row in db.session.execute(query.order_by(Structure.name))]
-
-
-def _mappings(actor: Actor) -> list[tuple[str, list[str]]]:
-    """The saved mappings, by structure: [(structure's name, [mapping names])]."""
-    query = restrict(
-        sa.select(Structure.name, ImportMapping.name).join(
-            Structure, Structure.id == ImportMapping.structure_id
-        ),
-        actor,
-        "report.import",
-        ImportMapping.structure_id,
-    )
-    grouped: dict[str, list[str]] = {}
-    for structure, name in db.session.execute(query.order_by(Structure.name, ImportMapping.name)):
-        grouped.setdefault(structure, []).append(name)
-    return list(grouped.items())
 
 
 def summary_of(job) -> str:
@@ -342,13 +323,11 @@ def _value_rows(job, posted) -> list[ValueRow]:
     for name, mapping in (job.values or {}).items():
         for word, code in mapping.items():
             rows[(name, word)] = ValueRow(name, header_of.get(name, ""), word, code)
-    for _line, header, message in job.errors:
-        name, match = job.columns.get(header), UNKNOWN_VALUE.match(message)
-        if not (match and name in fields.BY_NAME and fields.BY_NAME[name].vocabulary):
-            continue
-        key = (name, fields.normalised(match.group(1)))
-        if key not in rows and len(rows) < VALUE_ROWS:
-            rows[key] = ValueRow(name, header, match.group(1), "")
+    for name, words in (job.unknown_words or {}).items():
+        for word in words:
+            key = (name, fields.normalised(word))
+            if key not in rows and len(rows) < VALUE_ROWS:
+                rows[key] = ValueRow(name, header_of.get(name, ""), word, "")
     if posted:
         codes = _posted_codes(posted)
         rows = {key: _with_code(row, codes) for key, row in rows.items()}
