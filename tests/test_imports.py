@@ -98,6 +98,7 @@ def test_a_messy_latin1_file_is_checked_line_by_line_and_nothing_is_stored(app, 
     assert errors[8][0][1].startswith("Valeur inconnue : « Fumigation » ; valeurs permises :")
     assert errors[9] == [("Commune", "Commune introuvable : « Paris ».")]
     assert body["unknown_words"] == {"actions": ["Fumigation"]}
+    assert body["errors_total"] == len(body["errors"]) == 4
     assert errors[10][0][0] == "Date"
     assert errors[10][0][1].startswith("Date illisible : « 31/02/2025 »")
     assert imported(app) == []
@@ -428,3 +429,14 @@ def test_vulnerabilities_come_as_a_list_or_as_a_yes_no_column_each(app, accounts
             ).order_by(Report.intervention_date)
         ).all()
     assert [tuple(row) for row in flags] == [(True, True, True), (False, False, False)]
+
+
+def test_the_api_lists_the_first_thousand_errors_and_the_error_file_all(accounts):
+    client = accounts["partner_admin"]
+    lines = ["Date;Commune;Logement;Niveau;Actions"]
+    lines += [f"{day}/13/2025;69266;social;Faible;Diagnostic" for day in range(1, 29)] * 45
+    body = send(client, "\n".join(lines).encode())
+    assert body["counts"]["invalid"] == body["errors_total"] == 1260
+    assert len(body["errors"]) == 1000
+    response = client.get(f"/api/v1/imports/{body['id']}/errors.csv")
+    assert len(response.data.decode().splitlines()) == 1 + 1260

@@ -16,6 +16,7 @@ URL = "/imports"
 blp = ApiBlueprint("imports", __name__, description="Import de tableurs (CSV, XLSX)")
 
 RETRY_AFTER = "2"
+ERRORS_LISTED = 1000  # in the JSON; errors.csv holds them all
 
 
 class SendSchema(Schema):
@@ -89,7 +90,11 @@ class ImportSchema(Schema):
             "(à donner dans values de PUT /imports/{id}/mapping)"
         }
     )
-    errors = ma.fields.List(ma.fields.Nested(LineErrorSchema))
+    errors = ma.fields.List(
+        ma.fields.Nested(LineErrorSchema),
+        metadata={"description": f"Les {ERRORS_LISTED} premières ; toutes dans errors.csv"},
+    )
+    errors_total = ma.fields.Integer()
     preview = ma.fields.List(
         ma.fields.List(ma.fields.Raw()),
         metadata={"description": "[longitude, latitude, état] des lignes situées"},
@@ -255,6 +260,8 @@ def view_of(job) -> dict:
     }
     view["headers"] = list(job.columns)
     view["errors"] = [
-        {"line": line, "column": column, "message": message} for line, column, message in job.errors
+        {"line": line, "column": column, "message": message}
+        for line, column, message in job.errors[:ERRORS_LISTED]
     ]
+    view["errors_total"] = len(job.errors)
     return view
