@@ -498,6 +498,10 @@ def import_reports(path, structure, mapping, sheet, dry_run, valid_only):
     _print_check(job)
     if dry_run:
         return
+    refused = job.counts.get("invalid", 0) + job.counts.get("conflicts", 0)
+    if job.status == "checked" and not job.counts.get("valid") and (valid_only or not refused):
+        click.echo(_("Aucune ligne nouvelle à importer."), err=True)
+        return
     job = import_cases.commit_import(actor, job.id, valid_only, background=False)
     if job.status == "failed":
         raise CommandError(job.failure)

@@ -308,6 +308,10 @@ def test_the_command_line_checks_then_imports(app, runner, tmp_path):
     result = runner.invoke(args=[*command, "--valid-only"])
     assert result.exit_code == 0, result.output
     assert "3 signalement(s) importé(s)." in result.output
+    again = runner.invoke(args=[*command, "--valid-only"])
+    assert again.exit_code == 0, again.output
+    assert "3 déjà importée(s)" in again.output
+    assert "Aucune ligne nouvelle à importer." in again.output
     assert len(imported(app)) == 3
 
 
