@@ -158,7 +158,7 @@ def test_the_error_file_keeps_the_file_s_encoding_and_separator(accounts):
     rows = list(csv.reader(io.StringIO(response.data.decode("cp1252")), delimiter=";"))
     assert rows[0] == [*HEADER.split(";"), "erreur"]
     assert [row[1] for row in rows[1:]] == ["Vénissieux", "Villeurbanne", "Paris", "Bron"]
-    assert rows[3][-1] == "Commune : Commune introuvable : « Paris »."
+    assert rows[3][-1] == "Ligne 9 · Commune : Commune introuvable : « Paris »."
 
 
 def xlsx(rows) -> bytes:

@@ -246,7 +246,10 @@ def errors_csv(actor: Actor, import_id) -> tuple[str, bytes]:
     by_line: dict[int, list[str]] = {}
     for line, header, message in job.errors:
         by_line.setdefault(line, []).append(f"{header} : {message}" if header else message)
-    joined = {number: " ; ".join(messages) for number, messages in by_line.items()}
+    joined = {
+        number: _("Ligne %(n)s · %(errors)s", n=number, errors=" ; ".join(messages))
+        for number, messages in by_line.items()
+    }
     body = errors_file(table, job.body, joined, ERROR_COLUMN)
     stem = job.filename.rsplit(".", 1)[0]
     return f"{stem}-erreurs.csv", body
