@@ -34,6 +34,7 @@ DELIMITERS = (";", "\t", ",")  # in the order that breaks a tie
 SNIFF_LINES = 20
 HEADER_SCAN = 20
 DECODE_CHUNK = MB
+MAX_CELL = 128 * 1024  # characters: csv's default limit, which a cell of a real file never nears
 MAX_EXPANDED = 200 * MB
 MAX_RATIO = 100
 RATIO_FLOOR = MB  # small members compress as they like: only a large one can be a bomb
@@ -284,15 +285,21 @@ def _csv_records(data: bytes, encoding: str, delimiter: str) -> Iterator[tuple[i
     number = 0
     try:
         for number, cells in enumerate(csv.reader(text, delimiter=delimiter), start=1):
+            # csv's own limit is the process's, which other libraries raise: keep ours.
+            if any(len(cell) > MAX_CELL for cell in cells):
+                raise _unreadable_line(number)
             yield number, cells
     except csv.Error as error:
-        raise Unreadable(
-            _(
-                "Ligne %(line)s illisible : une cellule trop longue, ou un guillemet jamais "
-                "refermé.",
-                line=number + 1,
-            )
-        ) from error
+        raise _unreadable_line(number + 1) from error
+
+
+def _unreadable_line(number: int) -> Unreadable:
+    return Unreadable(
+        _(
+            "Ligne %(line)s illisible : une cellule trop longue, ou un guillemet jamais refermé.",
+            line=number,
+        )
+    )
 
 
 # XLSX -----------------------------------------------------------------------------------------
