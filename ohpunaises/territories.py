@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from geoalchemy2.shape import from_shape
 from shapely import geometry, validation
 from shapely.errors import GeometryTypeError
+from sqlalchemy.orm import selectinload
 
 from .errors import Invalid
 from .extensions import db
@@ -148,6 +149,21 @@ def place_commune_code(code: str) -> Placement:
     if territory.level == "arrondissement":
         return Placement(commune=territory.parent, arrondissement=territory)
     return Placement(commune=territory)
+
+
+def place_commune_codes(codes) -> dict[str, Placement]:
+    """`place_commune_code` of each known code, in one query; unknown codes are left out."""
+    territories = db.session.scalars(
+        sa.select(Territory)
+        .where(Territory.code.in_(set(codes)), Territory.level.in_(("commune", "arrondissement")))
+        .options(selectinload(Territory.parent))
+    )
+    return {
+        t.code: Placement(commune=t.parent, arrondissement=t)
+        if t.level == "arrondissement"
+        else Placement(commune=t)
+        for t in territories
+    }
 
 
 def deployment_covering(commune: Territory) -> Deployment | None:

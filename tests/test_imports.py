@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import uuid
 from decimal import Decimal as euros
+from random import Random
 
 import openpyxl
 import pytest
@@ -18,6 +19,16 @@ from ohpunaises.extensions import db
 from ohpunaises.imports.fields import CellError
 from ohpunaises.imports.places import PlaceIndex
 from ohpunaises.models import Report
+from ohpunaises.vocabulary import (
+    ACTIONS,
+    BUILDING_TYPES,
+    CONFIRMATIONS,
+    COST_PAYERS,
+    HOUSING,
+    INFESTATION_LEVELS,
+    STATUSES,
+    VULNERABILITIES,
+)
 
 from .test_pipeline import inside
 
@@ -246,42 +257,109 @@ def test_a_wrong_mapping_is_refused_with_its_reasons(accounts):
     }
 
 
+ORACLE_HEADER = (
+    "Date;Latitude;Longitude;Commune;Logement;Type d'habitat;Taille du ménage;Vulnérabilités;"
+    "Niveau;Confirmation;Actions;Coût total;Payeur;Reste à charge;Statut;Date de résolution;"
+    "Référence du logement;Notes"
+)
+UNCOMPARED = {"id", "structure_id", "author_id", "source", "payload_hash", "record_key"}
+UNCOMPARED |= {"created_at", "updated_at", "version", "location", "dwelling_key"}
+
+
+def oracle_line(random, i: int) -> tuple[str, dict]:
+    """One random intervention, as a partner's file line and as the API's JSON."""
+    day = dt.date(2025, 1, 1) + dt.timedelta(days=random.randrange(300))
+    report = {
+        "intervention_date": day.isoformat(),
+        "housing": random.choice(list(HOUSING)),
+        "infestation_level": random.choice(list(INFESTATION_LEVELS)),
+        "actions": random.sample(list(ACTIONS), random.randint(1, 3)),
+        "status": random.choice(list(STATUSES)),
+        "dwelling_ref": f"Lot {i}",
+    }
+    if random.random() < 0.5:
+        lat, lon = round(45.70 + random.random() * 0.12, 5), round(4.80 + random.random() * 0.14, 5)
+        report["location"] = {"type": "Point", "coordinates": [lon, lat]}
+        place = [f"{lat}".replace(".", ","), f"{lon}".replace(".", ","), ""]
+    else:
+        report["commune"] = random.choice(["69123", "69381", "69266", "69259", "69029"])
+        place = ["", "", report["commune"]]
+    optional = {
+        "building_type": random.choice([None, *BUILDING_TYPES]),
+        "household_size": random.choice([None, 1, 4, 7]),
+        "vulnerabilities": random.choice([None, [], random.sample(list(VULNERABILITIES), 2)]),
+        "confirmation": random.choice([None, *CONFIRMATIONS]),
+        "cost_total": random.choice([None, 80.5, 1200.0]),
+        "cost_payer": random.choice([None, *COST_PAYERS]),
+        "notes": random.choice([None, "Voisins prévenus"]),
+    }
+    if optional["cost_total"]:
+        optional["cost_household"] = random.choice([None, 0.0, 20.25])
+    if report["status"] == "resolved":
+        report["resolved_on"] = (day + dt.timedelta(days=random.randrange(30))).isoformat()
+    report.update({k: v for k, v in optional.items() if v is not None})
+
+    def label(vocabulary, code):
+        return str(vocabulary[code]) if code else ""
+
+    def money(value):
+        return "" if value is None else f"{value:.2f}".replace(".", ",")
+
+    cells = [
+        day.strftime("%d/%m/%Y"),
+        *place,
+        label(HOUSING, report["housing"]),
+        label(BUILDING_TYPES, report.get("building_type")),
+        str(report.get("household_size") or ""),
+        " | ".join(str(VULNERABILITIES[v]) for v in report.get("vulnerabilities") or []),
+        label(INFESTATION_LEVELS, report["infestation_level"]),
+        report.get("confirmation") or "",
+        " | ".join(report["actions"]),
+        money(report.get("cost_total")),
+        label(COST_PAYERS, report.get("cost_payer")),
+        money(report.get("cost_household")),
+        report["status"],
+        report.get("resolved_on", ""),
+        report["dwelling_ref"],
+        report.get("notes", ""),
+    ]
+    return ";".join(cells), report
+
+
 def test_imported_lines_are_the_reports_the_api_would_store(app, accounts):
-    """The import's set-based path against POST /api/v1/reports, line by line (the oracle)."""
-    lines = ["Date;Latitude;Longitude;Commune;Logement;Niveau;Actions;Taille du ménage;Statut"]
-    reports = []
-    for i in range(40):
-        lat, lon = 45.70 + (i % 10) * 0.012, 4.80 + (i // 10) * 0.03
-        day = dt.date(2025, 1, 1) + dt.timedelta(days=i * 3)
-        status = ("ongoing", "resolved", "lost")[i % 3]
-        size = i % 5 + 1
-        lines.append(
-            f"{day:%d/%m/%Y};{lat:.4f};{lon:.4f};;social;Faible;Diagnostic;{size};{status}"
-        )
-        reports.append({
-            "intervention_date": day.isoformat(),
-            "location": {"type": "Point", "coordinates": [round(lon, 4), round(lat, 4)]},
-            "housing": "social", "infestation_level": "low", "actions": ["diagnosis"],
-            "household_size": size, "status": status,
-        })  # fmt: skip
+    """The import's set-based path against POST /api/v1/reports line by line (the oracle), on
+    random interventions that fill every field a report has."""
+    random = Random(18)
+    lines, reports = [ORACLE_HEADER], []
+    for i in range(120):
+        line, report = oracle_line(random, i)
+        lines.append(line)
+        reports.append(report)
     body = send(accounts["partner_admin"], "\n".join(lines).encode())
     commit(accounts["partner_admin"], body["id"], valid_only=True)
-    for report in reports:
-        assert accounts["agent_b"].post("/api/v1/reports", json=report).status_code in (201, 422)
+    statuses = [accounts["agent_b"].post("/api/v1/reports", json=r).status_code for r in reports]
+    assert set(statuses) <= {201, 422} and statuses.count(201) > 60
+    assert body["counts"]["valid"] == statuses.count(201), body["errors"][:5]
     with inside(app):
+        columns = [c for c in Report.__table__.columns if c.name not in UNCOMPARED]
 
         def stored(source):
-            rows = db.session.scalars(
-                sa.select(Report).where(Report.source == source).order_by(Report.intervention_date)
-            ).all()
-            return [
-                (r.intervention_date, r.commune_id, r.arrondissement_id, r.qpv_id, r.status,
-                 r.household_size, r.actions, [h.status for h in r.history])
-                for r in rows
-            ]  # fmt: skip
+            query = (
+                sa.select(Report, sa.func.ST_AsText(Report.location), *columns)
+                .where(Report.source == source)
+                .order_by(Report.intervention_date, Report.dwelling_key.is_(None))
+            )
+            return sorted(
+                (
+                    tuple(str(value) for value in row[1:]),
+                    row[0].dwelling_key is not None,
+                    sorted(row[0].actions),
+                    [(h.status, h.resolved_on) for h in row[0].history],
+                )
+                for row in db.session.execute(query)
+            )
 
         by_import, by_api = stored("import"), stored("api")
-    assert len(by_api) >= 20
     assert by_import == by_api
 
 

@@ -37,6 +37,7 @@ class Line:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (header, message)
     point: tuple[float, float] | None = None  # (longitude, latitude), for the preview
     unknown: list[tuple[str, str]] = field(default_factory=list)  # (field, word) to map
+    digest: str | None = None  # the report's fingerprint, once the line is valid
 
     @property
     def valid(self) -> bool:
@@ -53,7 +54,13 @@ class Converter:
             if (field_name := columns.get(header))
         }
         self.headers = {name: headers[index] for name, index in self.positions.items()}
-        self.values = {name: dict(mapping) for name, mapping in values.items()}
+        # Each coded field's words: the partner's own (value mapping) first, then the codes
+        # and their labels, all normalised once for the whole file.
+        self.words = {
+            name: {**known_words(field.vocabulary), **values.get(name, {})}
+            for name, field in BY_NAME.items()
+            if field.vocabulary is not None
+        }
         self.places: PlaceIndex = places
         self.schema = ReportCreateSchema()
 
@@ -101,14 +108,10 @@ class Converter:
         return text(value)
 
     def code(self, name: str, value) -> str:
-        key = normalised(value)
-        own = self.values.get(name, {})
-        if key in own:
-            return own[key]
+        code = self.words[name].get(normalised(value))
+        if code is not None:
+            return code
         vocabulary = BY_NAME[name].vocabulary
-        for code, label in vocabulary.items():
-            if key in (normalised(code), normalised(label)):
-                return code
         allowed = ", ".join(str(label) for label in vocabulary.values())
         message = _(
             "Valeur inconnue : « %(value)s » ; valeurs permises : %(allowed)s.",
@@ -182,6 +185,13 @@ class Converter:
 
 
 # Readers of one kind of cell -------------------------------------------------------------------
+
+
+def known_words(vocabulary: dict) -> dict[str, str]:
+    """A list's codes and labels, normalised, each to its code."""
+    words = {normalised(label): code for code, label in vocabulary.items()}
+    words.update({normalised(code): code for code in vocabulary})
+    return words
 
 
 def text(value) -> str:

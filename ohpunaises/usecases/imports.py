@@ -363,7 +363,8 @@ def _chunk(job, actor, structure, lines, tally, store: bool):
     if not lines:
         return
     ready = list(tally.sorted_out(lines, structure.id))
-    outcomes = reports.import_reports(actor, structure, [line.data for line in ready], store)
+    items, digests = [line.data for line in ready], [line.digest for line in ready]
+    outcomes = reports.import_reports(actor, structure, items, store, digests)
     for line, outcome in zip(ready, outcomes, strict=True):
         tally.outcome(line, outcome)
     job.rows_done = tally.rows
@@ -399,15 +400,16 @@ class Tally:
                     self._unknown(name, word)
                 self._point(line, "invalid")
                 continue
-            line.data.setdefault("id", line_id(structure_id, line.data))
-            twin = self._twin(line, structure_id)
+            line.digest = reports.fingerprint(line.data, structure_id)  # the id is not in it
+            line.data.setdefault("id", line_id(structure_id, line.data, line.digest))
+            twin = self._twin(line)
             if twin:
                 self.error(line.number, "", twin)
                 continue
             yield line
 
-    def _twin(self, line, structure_id: int) -> str | None:
-        digest = reports.fingerprint(line.data, structure_id)
+    def _twin(self, line) -> str | None:
+        digest = line.digest
         first = self.seen.setdefault(line.data["id"], (line.number, digest))
         if first[0] == line.number:
             return None
@@ -472,11 +474,11 @@ class Tally:
         return counts
 
 
-def line_id(structure_id: int, data: dict) -> uuid.UUID:
+def line_id(structure_id: int, data: dict, digest: str) -> uuid.UUID:
     """The UUID of a line without one: its dwelling and date when it names its dwelling, else
-    its whole content, within its structure."""
+    its whole content (`digest`, its fingerprint), within its structure."""
     if data.get("dwelling_ref"):
         identity = f"{fields.normalised(data['dwelling_ref'])}|{data['intervention_date']}"
     else:
-        identity = reports.fingerprint(data, structure_id)
+        identity = digest
     return uuid.uuid5(NAMESPACE, f"{structure_id}|{identity}")
