@@ -18,7 +18,7 @@ from ohpunaises import jobs
 from ohpunaises.extensions import db
 from ohpunaises.imports.fields import CellError
 from ohpunaises.imports.places import PlaceIndex
-from ohpunaises.models import Report
+from ohpunaises.models import Report, ReportImport
 from ohpunaises.vocabulary import (
     ACTIONS,
     BUILDING_TYPES,
@@ -522,3 +522,23 @@ def test_the_api_lists_the_first_thousand_errors_and_the_error_file_all(accounts
     assert len(body["errors"]) == 1000
     response = client.get(f"/api/v1/imports/{body['id']}/errors.csv")
     assert len(response.data.decode().splitlines()) == 1 + 1260
+
+
+def test_a_mapping_cannot_give_a_field_twice_nor_change_while_the_check_runs(app, accounts):
+    client = accounts["partner_admin"]
+    body = send(client, OWN_WORDS)
+    twice = {"columns": {"Jour": "commune"}}  # "Code INSEE" already gives the commune
+    response = client.request("PUT", f"/api/v1/imports/{body['id']}/mapping", json=twice)
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == [
+        {"field": "commune", "message": "Ce champ est donné par plusieurs colonnes."}
+    ]
+    with inside(app):
+        db.session.get(ReportImport, uuid.UUID(body["id"])).status = "checking"
+        db.session.commit()
+    later = {"columns": {"Jour": "intervention_date"}}
+    response = client.request("PUT", f"/api/v1/imports/{body['id']}/mapping", json=later)
+    assert response.status_code == 409
+    assert (
+        response.get_json()["detail"] == "La vérification est en cours : attendez qu'elle finisse."
+    )

@@ -122,12 +122,16 @@ def _columns(headers: list[str], saved: ImportMapping | None) -> dict[str, str]:
     return {header: saved.columns.get(header, guessed[header]) for header in headers}
 
 
-def _saved_mapping(structure_id: int, name: str) -> ImportMapping:
-    mapping = db.session.scalar(
+def _mapping_named(structure_id: int, name: str) -> ImportMapping | None:
+    return db.session.scalar(
         sa.select(ImportMapping).where(
             ImportMapping.structure_id == structure_id, ImportMapping.name == name
         )
     )
+
+
+def _saved_mapping(structure_id: int, name: str) -> ImportMapping:
+    mapping = _mapping_named(structure_id, name)
     if mapping is None:
         raise invalid("mapping", _("Correspondance inconnue : « %(name)s ».", name=name))
     return mapping
@@ -146,6 +150,8 @@ def set_mapping(
     job = get_import(actor, import_id)
     if job.status in ("importing", "imported"):
         raise Conflict(_("Ce fichier est déjà importé : envoyez-le de nouveau pour le relire."))
+    if job.status == "checking":
+        raise Conflict(_("La vérification est en cours : attendez qu'elle finisse."))
     columns, values = _checked_mapping(job, columns, values)
     with transaction():
         job.columns, job.values, job.status = columns, values, "checking"
@@ -165,7 +171,7 @@ def _checked_mapping(job: ReportImport, columns: dict, values: dict):
             errors[f"columns.{header}"] = _("Colonne absente du fichier.")
         elif name and name not in fields.BY_NAME:
             errors[f"columns.{header}"] = _("Champ inconnu : %(name)s.", name=name)
-    taken = [name for name in columns.values() if name]
+    taken = [name for name in {**job.columns, **columns}.values() if name]
     for name in {n for n in taken if taken.count(n) > 1}:
         errors[name] = _("Ce champ est donné par plusieurs colonnes.")
     cleaned_values = {}
@@ -184,11 +190,7 @@ def _checked_mapping(job: ReportImport, columns: dict, values: dict):
 
 
 def _save_mapping(actor: Actor, structure_id: int, name: str, columns: dict, values: dict):
-    mapping = db.session.scalar(
-        sa.select(ImportMapping).where(
-            ImportMapping.structure_id == structure_id, ImportMapping.name == name
-        )
-    )
+    mapping = _mapping_named(structure_id, name)
     if mapping is None:
         mapping = ImportMapping(structure_id=structure_id, name=name)
         db.session.add(mapping)
