@@ -111,6 +111,9 @@ class Converter:
         code = self.words[name].get(normalised(value))
         if code is not None:
             return code
+        raise self.unknown(name, value)
+
+    def unknown(self, name: str, value) -> UnknownWord:
         vocabulary = BY_NAME[name].vocabulary
         allowed = ", ".join(str(label) for label in vocabulary.values())
         message = _(
@@ -118,16 +121,17 @@ class Converter:
             value=text(value),
             allowed=allowed,
         )
-        raise UnknownWord(message, name, text(value))
+        return UnknownWord(message, name, text(value))
 
     def codes(self, name: str, value) -> list[str]:
-        codes = []
+        words, codes = self.words[name], []
         for piece in pieces(text(value)):
-            try:
-                codes.append(self.code(name, piece))
-            except CellError:
-                # "Aspiration, Diagnostic": commas too, but not inside a label's parentheses.
-                codes.extend(self.code(name, p) for p in COMMAS_OUTSIDE_PARENTHESES.split(piece))
+            code = words.get(normalised(piece))
+            if code is not None:
+                codes.append(code)
+                continue
+            # "Aspiration, Diagnostic": commas too, but not inside a label's parentheses.
+            codes.extend(self.code(name, p) for p in COMMAS_OUTSIDE_PARENTHESES.split(piece))
         return list(dict.fromkeys(codes))
 
     # Place and schema -------------------------------------------------------------------------
