@@ -1,7 +1,8 @@
 """Every benchmark against its baseline, on scratch PostGIS databases: what `make bench` runs.
 
-    .venv/bin/python bench/run.py [--only ingestion,placement,territorial,export,page-weight]
-                                  [--small 10000] [--large 1000000]
+    .venv/bin/python bench/run.py [--only ingestion,placement,territorial,export,page-weight,
+                                  imports] [--small 10000] [--large 1000000]
+                                  [--import-rows 100000]
 
 1. ingestion: concurrent report creation through the API against Flask + one INSERT;
 2. placement: a point among ~35,000 communes of mainland France, against the bare lookup;
@@ -9,7 +10,9 @@
    `ohpunaises demo`), then again once the same database has grown to `--large`;
 4. export: the CSV export of the `--large` database, coordinator then evaluator, against
    COPY of the same SELECT;
-5. page-weight: the phone form's first visit, against its 150 KB budget.
+5. page-weight: the phone form's first visit, against its 150 KB budget;
+6. imports: a partner's CSV of `--import-rows` rows (and one of a tenth, an XLSX of a fifth)
+   checked and imported through `ohpunaises import reports`, against COPY of the same rows.
 
 Each benchmark creates its databases (PostgreSQL at OHPUNAISES_BENCH_POSTGRES, default
 postgresql://postgres@127.0.0.1:5432) and drops them, even on failure. The summary table at
@@ -27,13 +30,14 @@ import traceback
 
 import common
 import export
+import imports
 import ingestion
 import page_weight
 import placement
 import territorial
 from common import Outcome, ohpunaises, product_env, progress, scratch_database, sql
 
-BENCHMARKS = ("ingestion", "placement", "territorial", "export", "page-weight")
+BENCHMARKS = ("ingestion", "placement", "territorial", "export", "page-weight", "imports")
 
 
 def machine(url_base: str) -> str:
@@ -97,12 +101,15 @@ def main():
     parser.add_argument("--requests", type=int, default=5000, help="ingestion: per server")
     parser.add_argument("--communes", type=int, default=35_000, help="placement")
     parser.add_argument("--points", type=int, default=5000, help="placement")
+    parser.add_argument("--import-rows", type=int, default=100_000, help="imports: the large CSV")
     args = parser.parse_args()
     chosen = {name.strip() for name in args.only.split(",") if name.strip()}
     if chosen - set(BENCHMARKS):
         parser.error(f"unknown benchmark(s): {', '.join(sorted(chosen - set(BENCHMARKS)))}")
     if not 0 < args.small < args.large:
         parser.error("--small must be positive and below --large")
+    if args.import_rows < 10:
+        parser.error("--import-rows must be at least 10")
     args.roles = tuple(role.strip() for role in args.roles.split(",") if role.strip())
     # A terminated run still drops its databases and stops its servers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -116,6 +123,10 @@ def main():
         ("placement", lambda: placement.run(args.communes, args.points)),
         ("territorial+export", lambda: reports_benchmarks(args, chosen, outcomes)),
         ("page-weight", page_weight.run),
+        (
+            "imports",
+            lambda: imports.run(args.import_rows, args.import_rows // 10, args.import_rows // 5),
+        ),
     ]
     for name, step in steps:
         if not chosen & set(name.split("+")):
