@@ -493,19 +493,26 @@ def import_reports(path, structure, mapping, sheet, dry_run, valid_only):
     with open(path, "rb") as file:
         data = file.read()
     name = os.path.basename(path)
-    job = import_cases.start_import(actor, structure, name, data, sheet, mapping, background=False)
+    if dry_run:
+        job = import_cases.start_import(actor, structure, name, data, sheet, mapping, False)
+    else:
+        job = import_cases.import_at_once(actor, structure, name, data, sheet, mapping, valid_only)
     click.echo(_("Fichier lu : %(what)s.", what=job.description), err=True)
     _print_check(job)
-    if dry_run:
-        return
-    refused = job.counts.get("invalid", 0) + job.counts.get("conflicts", 0)
-    if job.status == "checked" and not job.counts.get("valid") and (valid_only or not refused):
-        click.echo(_("Aucune ligne nouvelle à importer."), err=True)
-        return
-    job = import_cases.commit_import(actor, job.id, valid_only, background=False)
-    if job.status == "failed":
-        raise CommandError(job.failure)
-    click.echo(_("%(n)d signalement(s) importé(s).", n=job.counts.get("stored", 0)), err=True)
+    if job.status == "imported":
+        stored = job.counts.get("stored", 0)
+        if not stored:
+            click.echo(_("Aucune ligne nouvelle à importer."), err=True)
+            return
+        click.echo(_("%(n)d signalement(s) importé(s).", n=stored), err=True)
+    elif not dry_run:
+        raise CommandError(
+            _(
+                "%(n)s ligne(s) en erreur : corrigez le fichier, ou choisissez « importer les "
+                "lignes valides ».",
+                n=job.counts.get("invalid", 0) + job.counts.get("conflicts", 0),
+            )
+        )
 
 
 def _print_check(job):

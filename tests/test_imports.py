@@ -380,9 +380,10 @@ def test_the_command_line_checks_then_imports(app, runner, tmp_path):
     )
     assert "ligne 9, Commune : Commune introuvable : « Paris »." in result.output
     assert imported(app) == []
-    refused = runner.invoke(args=command)
+    refused = runner.invoke(args=command)  # checked and stored in one pass, then undone
     assert refused.exit_code == 1
     assert "importer les lignes valides" in refused.output
+    assert imported(app) == []
     result = runner.invoke(args=[*command, "--valid-only"])
     assert result.exit_code == 0, result.output
     assert "3 signalement(s) importé(s)." in result.output
@@ -542,3 +543,34 @@ def test_a_mapping_cannot_give_a_field_twice_nor_change_while_the_check_runs(app
     assert (
         response.get_json()["detail"] == "La vérification est en cours : attendez qu'elle finisse."
     )
+
+
+def test_the_command_line_imports_a_clean_file_in_one_pass(app, runner, tmp_path):
+    with inside(app):
+        from .conftest import make_structure
+
+        structure_id = make_structure("Bailleur D", "69266", "social_landlord").id
+        db.session.commit()
+    path = tmp_path / "propre.csv"
+    path.write_bytes(OWN_WORDS.replace(b"Punaises confirm\xc3\xa9es", b"Mod\xc3\xa9r\xc3\xa9e"))
+    command = ["import", "reports", str(path), "--structure", str(structure_id)]
+    result = runner.invoke(args=[*command, "--mapping", "absente"])
+    assert result.exit_code == 1
+    assert "Correspondance inconnue : « absente »." in result.output
+    result = runner.invoke(args=command)
+    assert result.exit_code == 1  # "Jour", "Type", "Constat": no date, housing or level column
+    assert "Colonne manquante" in result.output
+    path.write_bytes(
+        "Date;Code INSEE;Logement;Niveau;Actions\n"
+        "12/03/2025;69266;Logement social;Modérée;Diagnostic\n"
+        "13/03/2025;69266;Locatif privé;Suspicion;Diagnostic\n".encode()
+    )
+    result = runner.invoke(args=command)
+    assert result.exit_code == 0, result.output
+    assert "2 signalement(s) importé(s)." in result.output
+    with inside(app):
+        job = db.session.scalars(sa.select(ReportImport).order_by(ReportImport.created_at)).all()[
+            -1
+        ]
+        assert (job.status, job.counts["stored"]) == ("imported", 2)
+    assert len(imported(app)) == 2

@@ -74,6 +74,33 @@ def start_import(
     background: bool = True,
 ) -> ReportImport:
     """Keep the file, guess (or take the saved) mapping, and start its check."""
+    job = _new_import(actor, structure_id, filename, data, sheet, mapping_name)
+    _run(check_file, job.id, background)
+    return job
+
+
+def import_at_once(
+    actor: Actor,
+    structure_id: int | None,
+    filename: str,
+    data: bytes,
+    sheet: str | None = None,
+    mapping_name: str | None = None,
+    valid_only: bool = False,
+) -> ReportImport:
+    """Check and store in one pass and one transaction (the command line): each chunk is
+    stored as it is checked, and the whole is rolled back when a line is refused without
+    `valid_only`, leaving the import checked, as a dry run leaves it."""
+    job = _new_import(actor, structure_id, filename, data, sheet, mapping_name)
+    with transaction():
+        job.status, job.valid_only = "importing", valid_only
+        audit.record(actor, "import.commit", job.id, {"valid_only": valid_only})
+    _process(job.id, store=True, at_once=True)
+    db.session.expire_all()
+    return db.session.get(ReportImport, job.id)
+
+
+def _new_import(actor, structure_id, filename, data, sheet, mapping_name) -> ReportImport:
     actor.check("report.import")
     structure = reports.structure_for(actor, structure_id, "report.import")
     if len(data) > max_bytes():
@@ -100,7 +127,6 @@ def start_import(
         db.session.add(job)
         db.session.flush()
         audit.record(actor, "import.send", job.id, {"structure": structure.id, "file": filename})
-    _run(check_file, job.id, background)
     return job
 
 
@@ -318,11 +344,11 @@ def _revive(job: ReportImport):
         jobs.submit(check_file if job.status == "checking" else import_file, job.id)
 
 
-def _process(import_id, store: bool) -> None:
+def _process(import_id, store: bool, at_once: bool = False) -> None:
     """Go through the file; a failure is kept on the import, in French, and logged whole."""
     job = db.session.get(ReportImport, import_id)
     try:
-        _go_through(job, store)
+        _go_through(job, store, at_once)
     except Exception:
         log.exception("import %s failed", import_id)
         db.session.rollback()
@@ -332,7 +358,7 @@ def _process(import_id, store: bool) -> None:
             job.failure = str(FAILURE_STORING if store else FAILURE_CHECKING)
 
 
-def _go_through(job: ReportImport, store: bool) -> None:
+def _go_through(job: ReportImport, store: bool, at_once: bool) -> None:
     actor = _actor_of(job)
     structure = db.session.get(Structure, job.structure_id)
     table = read_table(job.body, job.filename, job.sheet, fields.field_for_header, max_bytes())
@@ -342,9 +368,14 @@ def _go_through(job: ReportImport, store: bool) -> None:
     for number, cells in table.rows():
         chunk.append(converter.line(number, cells))
         if len(chunk) == CHUNK:
-            _chunk(job, actor, structure, chunk, tally, store)
+            _chunk(job, actor, structure, chunk, tally, store, commit=not at_once)
             chunk = []
-    _chunk(job, actor, structure, chunk, tally, store)
+    _chunk(job, actor, structure, chunk, tally, store, commit=not at_once)
+    if at_once and tally.refused() and not job.valid_only:
+        db.session.rollback()  # nothing stored until the file is clean
+        job, store = db.session.get(ReportImport, job.id), False
+    else:
+        db.session.commit()
     with transaction():
         job.counts, job.errors, job.preview = tally.counts(store), tally.errors, tally.preview
         job.unknown_words = tally.unknown
@@ -361,7 +392,7 @@ def _actor_of(job: ReportImport) -> Actor:
     return Actor.of(user) if user is not None else Actor.operator("coordinator")
 
 
-def _chunk(job, actor, structure, lines, tally, store: bool):
+def _chunk(job, actor, structure, lines, tally, store: bool, commit: bool = True):
     if not lines:
         return
     ready = list(tally.sorted_out(lines, structure.id))
@@ -370,7 +401,8 @@ def _chunk(job, actor, structure, lines, tally, store: bool):
     for line, outcome in zip(ready, outcomes, strict=True):
         tally.outcome(line, outcome)
     job.rows_done = tally.rows
-    db.session.commit()
+    if commit:
+        db.session.commit()
 
 
 class Tally:
@@ -462,6 +494,9 @@ class Tally:
     def _point(self, line, state: str):
         if line.point is not None and len(self.preview) < PREVIEW_POINTS:
             self.preview.append([round(line.point[0], 5), round(line.point[1], 5), state])
+
+    def refused(self) -> int:
+        return len(self.invalid_lines) + self.conflicts
 
     def counts(self, store: bool) -> dict:
         counts = {
