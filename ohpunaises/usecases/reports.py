@@ -130,7 +130,7 @@ def import_reports(
 ) -> list:
     """Many reports of one structure at once, each decided as `create_report` decides it,
     with one query for the UUIDs already stored, one for the points' places, one for the
-    communes' codes, and three multi-row INSERTs.
+    communes' codes, and one batch of INSERTs per table.
 
     Each item carries its `id`; `digests` are their fingerprints when known. Returns, for
     each, (id, created) or the DomainError that refuses it. With store=False nothing is
@@ -180,8 +180,9 @@ def _replayed(report_id, stored_digest: str, digest: str):
 
 
 def _store_new(actor, structure, items, new, outcomes) -> list:
-    """The chunk's new reports, their actions and first status, in three multi-row INSERTs
-    (the unit of work would cost more than the whole of the rest)."""
+    """The chunk's new reports, their actions and first status, one batch of INSERTs per
+    table (`executemany`, pipelined by psycopg; the unit of work would cost more than all the
+    rest, and one INSERT of many VALUES more than the batch)."""
     now = utcnow()
     reports, actions, history = [], [], []
     for data, digest, placement in new:
