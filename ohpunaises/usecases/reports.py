@@ -222,8 +222,8 @@ def _store_new(actor, structure, items, new, outcomes) -> list:
 
 
 def report_columns(data: dict, structure_id: int, placement: Placement) -> dict:
-    """Every column a new report takes from what was sent, as `new_report` and
-    `apply_follow_up` set them (the import's oracle test holds the two together)."""
+    """Every column a new report takes from what was sent: the row the import inserts, and
+    what `new_report` builds its record from."""
     location = data.get("location")
     flags = set(data.get("vulnerabilities") or ())
     reference = data.get("dwelling_ref")
@@ -296,21 +296,18 @@ def _codes(placement: Placement) -> set[str]:
 
 
 def new_report(data, structure, actor: Actor, source, placement) -> Report:
-    location = data.get("location")
+    # The territories are given as loaded too, so that the answer reads them without a query.
     report = Report(
+        **report_columns(data, structure.id, placement),
         structure=structure,
         author=actor.user,
         source=source,
-        intervention_date=data["intervention_date"],
-        location=WKTElement(point_wkt(*location["coordinates"]), srid=4326) if location else None,
         commune=placement.commune,
         arrondissement=placement.arrondissement,
         qpv=placement.qpv,
-        housing=data["housing"],
-        status=data.get("status", "ongoing"),
-        resolved_on=data.get("resolved_on"),
     )
-    apply_follow_up(report, data)
+    report.actions = data["actions"]
+    _check_costs(report)
     _record_status(report, actor)
     return report
 
