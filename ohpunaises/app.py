@@ -78,6 +78,8 @@ def register_extensions(app):
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 UPLOAD_TYPE = "multipart/form-data"
+# The views that receive a file: their bodies may reach the import's limit, in multipart form.
+UPLOAD_ENDPOINTS = frozenset({"imports.Imports", "web.import_send"})
 
 
 def check_request_body():
@@ -90,7 +92,7 @@ def check_request_body():
     """
     if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint is None:
         return
-    upload = request.endpoint in imports.UPLOAD_ENDPOINTS
+    upload = request.endpoint in UPLOAD_ENDPOINTS
     if upload:
         request.max_content_length = imports.upload_limit()
     size = request.content_length

@@ -96,8 +96,6 @@ class Converter:
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         kind = BY_NAME[name].kind
-        if name in ("latitude", "longitude"):
-            return number(value)
         reader = READERS.get(kind)
         if reader is not None:
             return reader(value)

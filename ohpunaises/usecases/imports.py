@@ -60,10 +60,6 @@ def upload_limit() -> int:
     return max_bytes() + 64 * 1024
 
 
-# The views that receive a file: their bodies may reach `upload_limit`, in multipart form.
-UPLOAD_ENDPOINTS = frozenset({"imports.Imports", "web.import_send"})
-
-
 def start_import(
     actor: Actor,
     structure_id: int | None,

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-import sqlalchemy as sa
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -22,14 +21,14 @@ from ..extensions import db
 from ..httperrors import status_of
 from ..imports import fields
 from ..map.shapes import shapes
-from ..models import Structure
 from ..packs.outlines import svg_path
-from ..permissions import Actor, structures_within
+from ..permissions import Actor
 from ..usecases import imports
 from . import bp
 from .errors import error_page
 from .forms import errors_of, identifier, text
 from .pages import may_open
+from .report_form import writable_structures
 from .trainings import reaches_others
 
 ONE_IMPORT = "/imports/<uuid:import_id>"
@@ -111,6 +110,11 @@ def too_large(error):
     return _imports_page(errors_of(imports.too_large(size)), 413)
 
 
+def _structures(actor: Actor) -> list[tuple[int, str]]:
+    """(id, name) of the active structures the actor imports for, by name."""
+    return [(s.id, s.name) for s in writable_structures(actor, "report.import")]
+
+
 def _filename(upload) -> str:
     """The file's own name, without the folders some browsers send with it."""
     return (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1] or "import.csv"
@@ -124,7 +128,7 @@ def _imports_page(errors: dict, status: int, values=None):
         found=imports.list_imports(actor),
         statuses=STATUS_LABELS,
         show_structure=picks_structure,
-        structures=_structures(actor) if picks_structure else None,  # (id, name)
+        structures=_structures(actor) if picks_structure else None,
         own_structure=actor.user.structure if actor.user is not None else None,
         mappings=imports.saved_mappings(actor),
         max_mb=imports.max_bytes() // (1024 * 1024),
@@ -133,14 +137,6 @@ def _imports_page(errors: dict, status: int, values=None):
         summary_of=summary_of,
     )
     return page, status, NO_STORE
-
-
-def _structures(actor: Actor) -> list[tuple[int, str]]:
-    """(id, name) of the active structures the actor imports for, by name."""
-    query = sa.select(Structure.id, Structure.name).where(
-        structures_within(actor, "report.import"), Structure.active
-    )
-    return [tuple(row) for row in db.session.execute(query.order_by(Structure.name))]
 
 
 def summary_of(job) -> str:

@@ -91,11 +91,9 @@ def commune_code(text: str, known: list[tuple[str, str]]) -> str | None:
     return None
 
 
-def writable_structures(actor: Actor) -> list[Structure]:
-    """The active structures the actor may report for, by name."""
-    query = sa.select(Structure).where(
-        Structure.active.is_(True), structures_within(actor, "report.create")
-    )
+def writable_structures(actor: Actor, action: str = "report.create") -> list[Structure]:
+    """The active structures the actor may report for (or that `action` reaches), by name."""
+    query = sa.select(Structure).where(Structure.active.is_(True), structures_within(actor, action))
     return list(db.session.scalars(query.order_by(Structure.name)))
 
 
