@@ -48,6 +48,14 @@ class _Reader:
 
     def __init__(self, figures: Figures, cells: dict, policy: privacy.Policy):
         self.figures, self.cells, self.policy = figures, cells, policy
+        self._categories: dict[str, list[tuple]] = {}
+
+    def categories(self, family: str) -> list[tuple]:
+        """A breakdown's categories, found once for all territories: finding them reads
+        every count, so once per territory would cost territories × counts."""
+        if family not in self._categories:
+            self._categories[family] = _categories(self.figures, family)
+        return self._categories[family]
 
     def cell(self, family, group, *categories) -> privacy.Cell:
         key = (family, *categories, group)
@@ -108,8 +116,7 @@ def _statistic(reader: _Reader, indicator: Indicator, group) -> Statistic:
 def _breakdown(reader: _Reader, indicator: Indicator, group) -> Breakdown:
     family, total = indicator.counts
     parts = tuple(
-        _part(reader, family, group, categories)
-        for categories in _categories(reader.figures, family)
+        _part(reader, family, group, categories) for categories in reader.categories(family)
     )
     return Breakdown(**reader.shown(total, group), parts=parts)
 
