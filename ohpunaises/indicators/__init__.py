@@ -95,16 +95,19 @@ def suppression_of(policy: privacy.Policy) -> Suppression:
 
 
 def _presented(figures, policy: privacy.Policy, ids: list[str]) -> tuple[IndicatorResult, ...]:
-    """The indicators as this policy reads them, kept with the cached figures.
+    """The indicators asked, as this policy reads them, kept with the cached figures.
 
-    Suppression and number formatting cost more than reading the cache: both are done once
-    per policy and locale. Results are immutable, so every caller shares them.
+    Suppression and number formatting cost more than reading the cache: each is done once
+    per policy and locale, and an indicator is shaped only when first asked for. Shaping
+    every indicator for every territory at once would cost what the breakdowns cost (parts
+    × territories) to a map that shows one indicator. Results are immutable, so every caller
+    shares them.
     """
     key = (policy, str(get_locale()))
     if key not in figures.protected:
-        cells = protect(figures, policy)
-        figures.protected[key] = {
-            id_: present(indicator, figures, cells, policy) for id_, indicator in INDICATORS.items()
-        }
-    shown = figures.protected[key]
+        figures.protected[key] = (protect(figures, policy), {})
+    cells, shown = figures.protected[key]
+    for id_ in ids:
+        if id_ not in shown:
+            shown[id_] = present(INDICATORS[id_], figures, cells, policy)
     return tuple(shown[id_] for id_ in ids)
