@@ -21,8 +21,9 @@ import sqlalchemy as sa
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, box
 
+from ohpunaises import indicators
 from ohpunaises.extensions import db
-from ohpunaises.indicators import INDICATORS, Period, cache, compute, describe_all
+from ohpunaises.indicators import INDICATORS, Period, cache, compute, describe_all, presentation
 from ohpunaises.indicators.results import Coverage, Figure, Part, Suppression
 from ohpunaises.models import Report, ReportStatusChange, Structure, Territory, TrainingSession
 from ohpunaises.privacy import MAX_PERTURBATION as MOST
@@ -607,37 +608,30 @@ def test_one_indicator_asked_is_the_same_as_when_all_are_asked(dataset):
     assert alone.indicators == (everything["reports_by_action"],)
 
 
+def calls_to(monkeypatch, owner, name: str, label) -> list:
+    """Every call of `owner.name` from now on, each recorded as `label(*arguments)`."""
+    calls, original = [], getattr(owner, name)
+
+    def recording(*args):
+        calls.append(label(*args))
+        return original(*args)
+
+    monkeypatch.setattr(owner, name, recording)
+    cache.clear()  # figures measured afresh, with nothing shaped yet
+    return calls
+
+
 def test_a_map_of_one_indicator_shapes_no_other_indicator(dataset, monkeypatch):
     # Shaping every breakdown for every commune costs parts × territories: over the
     # 35,000 communes of France, minutes for a map that shows one indicator.
-    from ohpunaises.indicators import presentation
-
-    shaped = []
-    original = presentation.present
-
-    def counting(indicator, *args):
-        shaped.append(indicator.id)
-        return original(indicator, *args)
-
-    monkeypatch.setattr("ohpunaises.indicators.present", counting)
-    cache.clear()  # figures measured afresh, with nothing shaped yet
+    shaped = calls_to(monkeypatch, indicators, "present", lambda indicator, *_: indicator.id)
     compute(PERIOD, level="commune", viewer_role="institution", ids=["reports_per_10000"])
     compute(PERIOD, level="commune", viewer_role="institution", ids=["reports_per_10000"])
     assert shaped == ["reports_per_10000"]
 
 
 def test_a_breakdowns_categories_are_found_once_for_every_territory(dataset, monkeypatch):
-    from ohpunaises.indicators import presentation
-
-    found = []
-    original = presentation._categories
-
-    def counting(figures, family):
-        found.append(family)
-        return original(figures, family)
-
-    monkeypatch.setattr(presentation, "_categories", counting)
-    cache.clear()
+    found = calls_to(monkeypatch, presentation, "_categories", lambda _figures, family: family)
     result = compute(
         PERIOD, level="commune", viewer_role="coordinator", ids=["structures_onboarded_by_quarter"]
     )
