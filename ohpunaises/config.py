@@ -326,6 +326,10 @@ def load_settings(instance_path: str, env=None) -> dict:
         "TILE_URL": tiles,
         "TILE_ORIGIN": tile_origin(tiles),
         "TILE_ATTRIBUTION": env.get("OHPUNAISES_TILE_ATTRIBUTION") or OSM_ATTRIBUTION,
+        # A level with more territories than this is drawn from tiles loaded as the view
+        # moves (map/tiles.py), not written whole into the page.
+        "MAP_TILES_ABOVE": _integer(env, "OHPUNAISES_MAP_TILES_ABOVE", 1000, 0),
+        "RATELIMIT_TILES": env.get("OHPUNAISES_RATELIMIT_TILES") or "1200 per minute",
         # The embeddable map is public (suppressed aggregates, no sign-in): off unless asked.
         "EMBED": _flag(env, "OHPUNAISES_EMBED", False),
         "EMBED_ORIGINS": _origins(env, "OHPUNAISES_EMBED_ORIGINS"),

@@ -104,3 +104,13 @@ def figures_limit():
     return limiter.shared_limit(
         lambda: current_app.config["RATELIMIT_FIGURES"], scope="figures", key_func=rate_key
     )
+
+
+def tiles_limit():
+    """The shared limit of map tiles, per account or address (`OHPUNAISES_RATELIMIT_TILES`):
+    a view loads a dozen of them at once, and each one only joins cached figures."""
+    from .extensions import limiter
+
+    return limiter.shared_limit(
+        lambda: current_app.config["RATELIMIT_TILES"], scope="tiles", key_func=rate_key
+    )

@@ -6,7 +6,10 @@ tables hide. Leaflet and its plugins come from the app's static files: folium's 
 not use is dropped. Text from the database is escaped before folium inserts it as HTML.
 """
 
-from dataclasses import dataclass, field
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 
 import folium
 import numpy as np
@@ -15,6 +18,7 @@ from branca.element import Element
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.plugins import FastMarkerCluster
 from folium.template import Template
@@ -23,11 +27,13 @@ from markupsafe import Markup, escape
 from .. import privacy
 from ..extensions import db
 from ..indicators import INDICATORS, Period
-from ..indicators.results import Figure
+from ..indicators.definitions import Indicator
+from ..indicators.results import Figure, IndicatorResult, Result
 from ..models import Report, Structure
 from ..permissions import Actor, restrict, structures_within
 from ..usecases.indicators import read_indicators
-from .shapes import Shape, bounds, shapes
+from .shapes import Shape, bounds, commune_points, shapes
+from .tiles import EXTENT, level_bounds, outlines, territory_count
 
 MAP_INDICATORS = ("reports_per_10000", "reports")
 LEVELS = {"commune": _l("Communes"), "arrondissement": _l("Arrondissements de Lyon")}
@@ -37,11 +43,16 @@ ZERO_COLOUR = "#ffffff"
 HIDDEN_COLOUR = "#9e9e9e"
 NONE_COLOUR = "#e0e0e0"
 LYON = (45.76, 4.84)
+KEPT_MAPS = 32  # readers × indicators × periods whose territory figures stay made
+
+_made: OrderedDict = OrderedDict()
+_made_lock = threading.Lock()
 
 # The only assets a map loads, from the app itself (see static/vendor/README.md).
 LEAFLET_JS = [("leaflet", "vendor/leaflet/leaflet.js")]
 LEAFLET_CSS = [("leaflet_css", "vendor/leaflet/leaflet.css")]
 CLUSTER_JS = [("markerclusterjs", "vendor/leaflet.markercluster/leaflet.markercluster.js")]
+TILES_JS = [("ohp_territory_tiles", "js/territory-tiles.js")]
 CLUSTER_CSS = [
     ("markerclustercss", "vendor/leaflet.markercluster/MarkerCluster.css"),
     ("markerclusterdefaultcss", "vendor/leaflet.markercluster/MarkerCluster.Default.css"),
@@ -95,38 +106,165 @@ class LocalMap(folium.Map):
     default_css: list = []
 
 
-def build_map(query: MapQuery, actor: Actor) -> RenderedMap:
-    """The map of `query` as `actor` may see it."""
-    indicator = INDICATORS[query.indicator]
-    ids = list(dict.fromkeys([indicator.id, "reports"]))
-    result = read_indicators(actor, query.period, None, query.level, ids, action="map.read")
+def build_map(query: MapQuery, actor: Actor, tile_endpoint: str = "map.map_tile") -> RenderedMap:
+    """The map of `query` as `actor` may see it.
+
+    A level with more territories than `MAP_TILES_ABOVE` is drawn from tiles
+    (`tile_endpoint`, see `tiles`), loaded as the view moves; a smaller one is written into
+    the page whole.
+    """
+    figures = map_figures(query, actor)
     raw = privacy.reads_raw(actor.role)
-    shown = result.indicator(indicator.id)
-    territory_shapes = shapes(query.level)
-    chosen = {row.territory.id: row.figure for row in shown.territories}
-    counts = {row.territory.id: row.figure for row in result.indicator("reports").territories}
-    classes = Classes.for_values(
-        [figure.value for figure in chosen.values() if not figure.suppressed],
-        integers=indicator.shape == "count",
-    )
-    k = result.suppression.k
-    folium_map = _base_map(territory_shapes)
-    layer = _territory_layer(query, territory_shapes, chosen, counts, classes)
-    layer.add_to(folium_map)
+    tiled = territory_count(query.level) > current_app.config["MAP_TILES_ABOVE"]
+    if tiled:
+        folium_map = _base_map(level_bounds(query.level))
+        TerritoryTiles(tile_url(query, tile_endpoint), _tile_labels(figures.indicator)).add_to(
+            folium_map
+        )
+    else:
+        territory_shapes = shapes(query.level)
+        folium_map = _base_map(bounds(territory_shapes))
+        _territory_layer(query, territory_shapes, figures).add_to(folium_map)
     _qpv_layer(folium_map)
-    _structure_layer(folium_map, actor)
+    _structure_layer(folium_map, actor, tiled)
     # The coordination reads the points' limit; everyone else, what "< K" and "s" mean.
+    k = figures.result.suppression.k
     notes = [] if raw else [privacy.legend(k)]
     if actor.may("report.points"):
         notes.append(_report_layer(folium_map, query, actor))
     folium.LayerControl(collapsed=True).add_to(folium_map)
     return RenderedMap(
         *render_parts(folium_map),
-        title=str(indicator.label),
-        legend=classes.legend(k, raw),
+        title=str(figures.indicator.label),
+        legend=figures.classes.legend(k, raw),
         notes=notes,
-        whole=shown.whole.display,
+        whole=figures.result.indicator(figures.indicator.id).whole.display,
     )
+
+
+@dataclass(frozen=True)
+class MapFigures:
+    """The figures a map shows, per territory id, and the classes that colour them."""
+
+    indicator: Indicator
+    result: Result
+    shown: IndicatorResult  # the indicator drawn
+    reports: IndicatorResult  # the count of reports, in every tooltip
+    chosen: dict  # territory id → Figure of the indicator
+    counts: dict  # territory id → Figure of the reports
+    territories: dict  # territory id → TerritoryRef
+    classes: "Classes"
+    heads: dict = field(default_factory=dict)  # territory id → its properties in a tile
+
+    def tile_head(self, territory_id: int) -> str | None:
+        """'[code,name,value,count,fill,hidden' as a tile writes it: made once per territory;
+        None for a territory the figures do not know."""
+        head = self.heads.get(territory_id)
+        if head is None and territory_id in self.territories:
+            territory = self.territories[territory_id]
+            style = _territory_properties(
+                self.chosen.get(territory_id), self.counts.get(territory_id), self.classes
+            )
+            properties = [
+                territory.code,
+                territory.name,
+                style["value"],
+                style["count"] if self.indicator.id != "reports" else None,
+                style["fill"],
+                style["hidden"],
+            ]
+            head = json.dumps(properties, ensure_ascii=False, separators=(",", ":"))[:-1]
+            self.heads[territory_id] = head
+        return head
+
+
+def map_figures(query: MapQuery, actor: Actor) -> MapFigures:
+    """What the map of `query` shows `actor`: the page and each of its tiles read it alike.
+
+    The indicators' results are shared while the data stay the same (`indicators.compute`),
+    so what is made from them here is kept beside them: a view's dozen tiles look up the
+    territories' figures and classes once.
+    """
+    indicator = INDICATORS[query.indicator]
+    ids = list(dict.fromkeys([indicator.id, "reports"]))
+    result = read_indicators(actor, query.period, None, query.level, ids, action="map.read")
+    shown, reports = result.indicator(indicator.id), result.indicator("reports")
+    key = (id(shown), id(reports))
+    with _made_lock:
+        made = _made.get(key)
+    if made is not None and made.shown is shown and made.reports is reports:
+        return replace(made, result=result)
+    chosen = {row.territory.id: row.figure for row in shown.territories}
+    counts = {row.territory.id: row.figure for row in reports.territories}
+    classes = Classes.for_values(
+        [figure.value for figure in chosen.values() if not figure.suppressed],
+        integers=indicator.shape == "count",
+    )
+    territories = {row.territory.id: row.territory for row in shown.territories}
+    made = MapFigures(indicator, result, shown, reports, chosen, counts, territories, classes)
+    with _made_lock:
+        _made[key] = made  # holds `shown` and `reports`: their ids stay theirs while kept
+        while len(_made) > KEPT_MAPS:
+            _made.popitem(last=False)
+    return made
+
+
+def territory_tile(query: MapQuery, actor: Actor, z: int, x: int, y: int) -> str:
+    """Tile z/x/y of the map of `query`, as JSON text: each territory's outline in tile units,
+    with its figures as `actor` may read them and its colour.
+
+    `{"extent": EXTENT, "territories": [[code, name, value, count, fill, hidden, polygons],
+    …]}`:
+    the texts as the page prints them ("< K" and "s" for hidden cells, never their value),
+    `count` null when the indicator is the count of reports itself, `polygons` MultiPolygon
+    coordinates in tile units (`tiles`).
+    """
+    figures = map_figures(query, actor)
+    found = [
+        f"{head},{outline.polygons}]"
+        for outline in outlines(query.level, z, x, y)
+        if (head := figures.tile_head(outline.territory_id)) is not None
+    ]
+    return f'{{"extent":{EXTENT},"territories":[{",".join(found)}]}}'
+
+
+def tile_url(query: MapQuery, endpoint: str) -> str:
+    """The address of the tiles of `query`, with {z}, {x} and {y} for Leaflet to fill in."""
+    args = {"indicator": query.indicator, "level": query.level}
+    if query.period.start:
+        args["from"] = query.period.start.isoformat()
+    if query.period.end:
+        args["to"] = query.period.end.isoformat()
+    url = url_for(endpoint, z=0, x=0, y=0, **args)
+    return url.replace("/0/0/0.json", "/{z}/{x}/{y}.json", 1)
+
+
+def _tile_labels(indicator: Indicator) -> dict:
+    labels = {"territory": _("Territoire"), "value": str(indicator.label)}
+    if indicator.id != "reports":
+        labels["count"] = _("Signalements")
+    return labels
+
+
+class TerritoryTiles(JSCSSMixin, Layer):
+    """The territories drawn from tiles (static/js/territory-tiles.js)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.ohpTerritoryTiles(
+                {{ this.url|tojson }}, {labels: {{ this.labels|tojson }}}
+            );
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, url: str, labels: dict):
+        super().__init__(name=_("Territoires"), overlay=True, control=False)
+        self._name = "TerritoryTiles"
+        self.url = url
+        self.labels = labels
+        self.default_js = _static(TILES_JS)
 
 
 # The territories ----------------------------------------------------------------------------
@@ -190,10 +328,12 @@ def _round_up(value: float, digits: int) -> float | int:
     return int(rounded) if digits == 0 else rounded
 
 
-def _territory_layer(query, territory_shapes, chosen, counts, classes):
-    indicator = INDICATORS[query.indicator]
+def _territory_layer(query, territory_shapes, figures: MapFigures):
+    indicator = figures.indicator
     features = [
-        _territory_feature(shape, chosen.get(shape.id), counts.get(shape.id), classes)
+        _territory_feature(
+            shape, figures.chosen.get(shape.id), figures.counts.get(shape.id), figures.classes
+        )
         for shape in territory_shapes
     ]
     fields, aliases = ["name", "value"], [_("Territoire"), str(indicator.label)]
@@ -214,19 +354,26 @@ def _territory_layer(query, territory_shapes, chosen, counts, classes):
 
 
 def _territory_feature(shape: Shape, figure: Figure | None, count: Figure | None, classes) -> dict:
-    figure = figure or Figure(None, False, privacy.NOT_AVAILABLE)
-    hidden = figure.suppressed
+    properties = _territory_properties(figure, count, classes)
+    for key in ("value", "count"):  # folium's tooltip inserts them as HTML
+        properties[key] = str(escape(properties[key]))
     return {
         "type": "Feature",
         "id": shape.code,
         "geometry": shape.geometry,
-        "properties": {
-            "name": str(escape(shape.name)),
-            "value": str(escape(figure.display)),
-            "count": str(escape(count.display if count else privacy.NOT_AVAILABLE)),
-            "fill": HIDDEN_COLOUR if hidden else classes.colour(figure.value),
-            "hidden": hidden,
-        },
+        "properties": {"name": str(escape(shape.name)), **properties},
+    }
+
+
+def _territory_properties(figure: Figure | None, count: Figure | None, classes) -> dict:
+    """A territory's texts and colour, as the reader may see them."""
+    figure = figure or Figure(None, False, privacy.NOT_AVAILABLE)
+    hidden = figure.suppressed
+    return {
+        "value": figure.display,
+        "count": count.display if count else privacy.NOT_AVAILABLE,
+        "fill": HIDDEN_COLOUR if hidden else classes.colour(figure.value),
+        "hidden": hidden,
     }
 
 
@@ -274,8 +421,8 @@ def _qpv_layer(folium_map):
 # Structures and reports -----------------------------------------------------------------------
 
 
-def _structure_layer(folium_map, actor: Actor):
-    points = {shape.id: shape for shape in shapes("commune")}
+def _structure_layer(folium_map, actor: Actor, tiled: bool):
+    points = commune_points() if tiled else {shape.id: shape for shape in shapes("commune")}
     if privacy.reads_raw(actor.role):
         _named_structures(points, actor).add_to(folium_map)
     else:
@@ -390,7 +537,7 @@ def classes_map(
     drawn = [shape for shape in shapes("commune") if shape.id in classes]
     if not drawn:
         return None
-    folium_map = _base_map(drawn)
+    folium_map = _base_map(bounds(drawn))
     features = [
         {
             "type": "Feature",
@@ -434,7 +581,7 @@ def _class_style(feature) -> dict:
 # Folium, made ours ----------------------------------------------------------------------------
 
 
-def _base_map(territory_shapes) -> LocalMap:
+def _base_map(area: list | None) -> LocalMap:
     folium_map = LocalMap(
         location=LYON, zoom_start=11, tiles=None, control_scale=True, zoom_snap=0.25
     )
@@ -446,7 +593,6 @@ def _base_map(territory_shapes) -> LocalMap:
         name=_("Fond de carte"),
         control=False,
     ).add_to(folium_map)
-    area = bounds(territory_shapes)
     if area:
         folium_map.fit_bounds(area)
     return folium_map

@@ -7,6 +7,7 @@ sites may frame it is `OHPUNAISES_EMBED_ORIGINS`; `/carte` itself may be framed 
 """
 
 import datetime as dt
+import gzip
 
 from flask import abort, current_app, g, make_response, render_template, request, url_for
 from flask_babel import gettext as _
@@ -15,10 +16,11 @@ from .. import privacy
 from ..auth import current_actor, public, requires
 from ..indicators import INDICATORS, Period
 from ..permissions import Actor
-from ..ratelimits import figures_limit
+from ..ratelimits import figures_limit, tiles_limit
 from ..web.periods import choice_of, period_choices, period_of
 from . import bp
-from .builders import LEVELS, MAP_INDICATORS, MapQuery, build_map
+from .builders import LEVELS, MAP_INDICATORS, MapQuery, build_map, territory_tile
+from .tiles import valid_tile
 
 
 @bp.get("/carte")
@@ -52,13 +54,45 @@ def embedded_map():
     if not current_app.config["EMBED"]:
         abort(404)
     query = map_query(request.args)
-    built = build_map(query, Actor.public())
+    built = build_map(query, Actor.public(), tile_endpoint="map.embedded_tile")
     response = make_response(render_template("map/embed.html", map=built, query=query))
     origins = current_app.config["EMBED_ORIGINS"]
     g.frame_ancestors = ("'self'", *origins)  # merged into the page's policy by app.harden
     if not origins:
         response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/carte/tuiles/<int:z>/<int:x>/<int:y>.json")
+@requires("map.read")
+@tiles_limit()
+def map_tile(z: int, x: int, y: int):
+    """A tile of `/carte` (map/tiles.py), for the query string of the page."""
+    return tile_response(current_actor(), z, x, y, "private, max-age=60")
+
+
+@bp.get("/carte/embed/tuiles/<int:z>/<int:x>/<int:y>.json")
+@public("map.read")
+@tiles_limit()
+def embedded_tile(z: int, x: int, y: int):
+    """A tile of `/carte/embed`: the public's figures, whoever is signed in."""
+    if not current_app.config["EMBED"]:
+        abort(404)
+    return tile_response(Actor.public(), z, x, y, "public, max-age=300")
+
+
+def tile_response(actor: Actor, z: int, x: int, y: int, cache_control: str):
+    if not valid_tile(z, x, y):
+        abort(404, _("Cette tuile est hors de la carte."))
+    body = territory_tile(map_query(request.args), actor, z, x, y).encode()
+    response = current_app.response_class(body, mimetype="application/json")
+    # Tiles at a country's scale weigh a few hundred kilobytes of repeated JSON.
+    if "gzip" in request.accept_encodings:
+        response.set_data(gzip.compress(body, compresslevel=6))
+        response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    response.headers["Cache-Control"] = cache_control
     return response
 
 

@@ -13,7 +13,7 @@ import shapely
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import Territory
+from ..models import Structure, Territory
 
 # About 30 m at Lyon's latitude: invisible at the zoom a territory map is read at, and
 # communes then weigh a few hundred points each instead of thousands.
@@ -38,14 +38,37 @@ class Shape:
 def shapes(level: str) -> list[Shape]:
     """Every territory of the level, in code order, simplified; cached per process."""
     key = (str(db.engine.url), level)
-    stamp = _stamp(level)
+    current = stamp(level)
     cached = _cache.get(key)
-    if cached is not None and cached[0] == stamp:
+    if cached is not None and cached[0] == current:
         return cached[1]
     with _lock:
         built = _build(level)
-        _cache[key] = (stamp, built)
+        _cache[key] = (current, built)
     return built
+
+
+@dataclass(frozen=True)
+class Place:
+    """A territory's name and a point inside it, where markers about it stand."""
+
+    id: int
+    name: str
+    point: tuple[float, float]  # (lat, lon)
+
+
+def commune_points() -> dict[int, Place]:
+    """The communes where an active structure stands, each with a point on its surface: read
+    from the database for levels too large to keep their shapes in memory."""
+    holding = sa.select(Structure.commune_id).where(Structure.active)
+    surface = sa.func.ST_PointOnSurface(Territory.geom)
+    query = sa.select(
+        Territory.id, Territory.name, sa.func.ST_Y(surface), sa.func.ST_X(surface)
+    ).where(Territory.id.in_(holding))
+    return {
+        id_: Place(id_, name, (round(lat, DECIMALS), round(lon, DECIMALS)))
+        for id_, name, lat, lon in db.session.execute(query)
+    }
 
 
 def bounds(found: list[Shape]) -> list[list[float]] | None:
@@ -58,7 +81,8 @@ def bounds(found: list[Shape]) -> list[list[float]] | None:
     return [[float(south), float(west)], [float(north), float(east)]]
 
 
-def _stamp(level: str) -> tuple:
+def stamp(level: str) -> tuple:
+    """What moves when a territory of the level is loaded, changed or removed."""
     query = sa.select(sa.func.count(), sa.func.max(Territory.updated_at)).where(
         Territory.level == level
     )
