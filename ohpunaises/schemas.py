@@ -360,6 +360,44 @@ class BatchResponseSchema(Schema):
 # Territories, structures, trainings, accounts ------------------------------------------------
 
 
+TERRITORY_PAGE_DEFAULT = 1000  # territories per page: a metropolis and its QPVs in one
+TERRITORY_PAGE_MAX = 5000
+
+
+def territory_limit():
+    """How many territories a page holds, at most."""
+    return ma.fields.Integer(
+        load_default=TERRITORY_PAGE_DEFAULT,
+        validate=within(1, TERRITORY_PAGE_MAX),
+        metadata={
+            "description": f"Territoires par page, par code croissant ({TERRITORY_PAGE_DEFAULT} "
+            f"par défaut, {TERRITORY_PAGE_MAX} au plus)"
+        },
+    )
+
+
+def territory_cursor():
+    """Where a page of territories starts: the `next_cursor` of the page before."""
+    return Text(
+        validate=length(1, 200),
+        metadata={
+            "description": "Le next_cursor de la page précédente, tel quel ; sans curseur, "
+            "la première page"
+        },
+    )
+
+
+def next_territory_cursor(**kwargs):
+    return Text(
+        allow_none=True,
+        metadata={
+            "description": "À passer en cursor pour lire la page suivante ; null sur la "
+            "dernière page"
+        },
+        **kwargs,
+    )
+
+
 class TerritoryQuerySchema(Schema):
     level = choice(TERRITORY_LEVELS, load_default="commune")
     simplify = ma.fields.Float(
@@ -367,6 +405,15 @@ class TerritoryQuerySchema(Schema):
         allow_nan=False,
         metadata={"description": "Tolérance de simplification, en degrés"},
     )
+    q = Text(
+        validate=length(1, 100),
+        metadata={
+            "description": "Ne garde que les territoires dont le nom ou le code contient ce "
+            "texte, majuscules et minuscules confondues"
+        },
+    )
+    limit = territory_limit()
+    cursor = territory_cursor()
 
 
 class TerritoryPropertiesSchema(Schema):
@@ -386,6 +433,12 @@ class FeatureSchema(Schema):
 class FeatureCollectionSchema(Schema):
     type = Text()
     features = ma.fields.List(ma.fields.Nested(FeatureSchema))
+
+
+class FeaturePageSchema(FeatureCollectionSchema):
+    """A FeatureCollection holding one page of territories, and where the next one starts."""
+
+    next_cursor = next_territory_cursor()
 
 
 class ContactSchema(Schema):

@@ -11,8 +11,18 @@ from ..auth import current_actor, requires
 from ..indicators import INDICATORS, Period, describe_all
 from ..indicators.definitions import LEVELS
 from ..ratelimits import figures_limit
-from ..schemas import EARLIEST_DATE, Schema, Text, choice, length, within
-from ..usecases.indicators import read_indicators, territory_named
+from ..schemas import (
+    EARLIEST_DATE,
+    Schema,
+    Text,
+    choice,
+    length,
+    next_territory_cursor,
+    territory_cursor,
+    territory_limit,
+    within,
+)
+from ..usecases.indicators import read_indicators, territory_named, territory_page
 from ..usecases.targets import list_targets
 from . import ApiBlueprint, ApiView
 from .targets import TargetSchema
@@ -66,6 +76,8 @@ class IndicatorQuerySchema(PeriodQuerySchema):
             "chemin parcouru et le statut ; « aucune cible » quand il n'y en a pas"
         }
     )
+    limit = territory_limit()
+    cursor = territory_cursor()
 
 
 class CellSchema(Schema):
@@ -203,6 +215,13 @@ class IndicatorResultSchema(Schema):
     level = Text(required=True, allow_none=True)
     suppression = ma.fields.Nested(SuppressionSchema, required=True)
     indicators = ma.fields.List(ma.fields.Nested(IndicatorValuesSchema), required=True)
+    territory_count = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "Territoires du niveau détaillés, toutes pages comprises (0 sans niveau)"
+        },
+    )
+    next_cursor = next_territory_cursor(required=True)
 
 
 class DefinitionSchema(Schema):
@@ -240,6 +259,11 @@ class Indicators(ApiView):
         les valeurs qui reposent sur un effectif masqué aussi (« s »), et la période est un
         mois, un trimestre ou une année civils (from le premier jour, to le dernier), ou tout
         l'historique (sans date) : toute autre période est refusée (422). Voir docs/privacy.md.
+
+        Les territoires se lisent par pages, dans l'ordre des codes (limit, cursor) : la même
+        page de territoires dans chaque indicateur, l'ensemble (whole) identique sur chaque
+        page ; next_cursor, à renvoyer en cursor, est null sur la dernière. Une page est une
+        tranche de la réponse entière, protégée comme elle.
         """
         actor, territory = current_actor(), territory_named(query.get("territory"))
         result = read_indicators(
@@ -249,9 +273,11 @@ class Indicators(ApiView):
             query.get("level"),
             ids=list(dict.fromkeys(query["ids"])) if query.get("ids") else None,
         )
+        page = territory_page(result, query["limit"], query.get("cursor"))
         if not query.get("targets"):
-            return result
-        return with_targets(actor, result, territory, query.get("date_to"))
+            return page
+        targeted = with_targets(actor, page.result, territory, query.get("date_to"))
+        return replace(page, result=targeted)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 level, over the actor's deployments, as the actor's role may read them."""
 
 import datetime as dt
+from dataclasses import dataclass, replace
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -12,6 +13,7 @@ from ..models import Territory
 from ..permissions import Actor
 from ..privacy import on_the_grid, reads_raw
 from ..territories import territory_by_code
+from .territories import decode_cursor, encode_cursor
 
 OFF_THE_GRID = _l(
     "Pour votre rôle, les indicateurs se lisent par mois, trimestre ou année civils : du 1er "
@@ -60,3 +62,42 @@ def partners_by_commune(actor: Actor, period: Period, territory) -> dict[int, dt
     """When each commune's first partner joined, over the actor's deployments."""
     actor.check("indicator.read")
     return first_partners(period, territory, actor.deployment_ids)
+
+
+@dataclass(frozen=True)
+class TerritoryPage:
+    """A result whose territories are one page of those of its level: how many there are in
+    all, and the cursor of the next page (None: the last). Read as the result it holds."""
+
+    result: Result
+    territory_count: int
+    next_cursor: str | None
+
+    def __getattr__(self, name):
+        return getattr(self.result, name)
+
+
+def territory_page(result: Result, limit: int, cursor: str | None = None) -> TerritoryPage:
+    """The page of `limit` territories after `cursor`, in every indicator of the result.
+
+    The figures are those of the whole answer, already protected, cut after: a cell hidden in
+    the whole answer is hidden in its page, and `whole` stays the same on every page.
+    """
+    listed = next((i.territories for i in result.indicators if i.territories), ())
+    start = _start_after(listed, decode_cursor(cursor)) if cursor else 0
+    end = start + limit
+    indicators = tuple(
+        replace(indicator, territories=indicator.territories[start:end])
+        for indicator in result.indicators
+    )
+    following = encode_cursor(listed[end - 1].territory) if end < len(listed) else None
+    return TerritoryPage(replace(result, indicators=indicators), len(listed), following)
+
+
+def _start_after(listed, after: tuple[str, int]) -> int:
+    """Where the page after this territory (code, id) starts in the answer's order; after the
+    first that follows it when it is gone."""
+    keys = [(row.territory.code, row.territory.id) for row in listed]
+    if after in keys:
+        return keys.index(after) + 1
+    return next((n for n, key in enumerate(keys) if key > after), len(keys))
