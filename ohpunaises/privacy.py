@@ -19,6 +19,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 import sqlalchemy as sa
 from babel import numbers
 from flask import current_app
@@ -126,7 +127,10 @@ def protect(
     their dwellings): the first is hidden ("s") whenever the second is."""
     if policy.raw:
         return {key: Cell(count, False, policy.k) for key, count in counts.items()}
-    cells = {key: perturbed_cell(count, keys[key], policy) for key, count in counts.items()}
+    shown = perturbed_all(counts.values(), [keys[key] for key in counts], len(counts))
+    # Cells are immutable: one per value shown, shared by every count that reads it.
+    made = {value: _shown_cell(value, policy) for value in set(shown)}
+    cells = dict(zip(counts.keys(), map(made.__getitem__, shown), strict=True))
     for key, basis in follows:
         if key in cells and basis in cells and cells[basis].suppressed:
             cells[key] = Cell(None, True, policy.k)
@@ -135,7 +139,10 @@ def protect(
 
 def perturbed_cell(count: int, cell_key: int, policy: Policy) -> Cell:
     """One count as a protected reader sees it."""
-    shown = perturbed(count, cell_key)
+    return _shown_cell(perturbed(count, cell_key), policy)
+
+
+def _shown_cell(shown: int, policy: Policy) -> Cell:
     if policy.is_small(shown):
         return Cell(None, True, policy.k, SMALL)
     return Cell(shown, False, policy.k)
@@ -190,6 +197,17 @@ def _row(count: int) -> tuple[tuple[int, int], ...]:
 
 
 PERTURBATIONS = {count: _row(count) for count in range(1, MAX_PERTURBATION + 2)}
+# The same table by slot: CHANGES[min(count, MAX_PERTURBATION + 1) - 1, key % CELL_KEYS].
+CHANGES = np.array(
+    [
+        np.repeat(
+            [change for _end, change in row],
+            np.diff([0, *(end for end, _change in row)]),
+        )
+        for row in PERTURBATIONS.values()
+    ],
+    dtype=np.int8,
+)
 
 
 def perturbation_table() -> dict[int, dict[int, int]]:
@@ -201,6 +219,16 @@ def perturbation_table() -> dict[int, dict[int, int]]:
         pairs = zip(row, starts, strict=True)
         table[count] = {change: end - start for (end, change), start in pairs}
     return table
+
+
+def perturbed_all(counts: Iterable[int], cell_keys: Iterable[int], size: int) -> list[int]:
+    """`perturbed` for many counts at once, with their cell keys: what protecting every
+    count of a country's communes costs (hundreds of thousands of them), one table lookup
+    each. `perturbed` stays the definition (tests/test_privacy.py compares them)."""
+    values = np.fromiter(counts, dtype=np.int64, count=size)
+    slots = np.fromiter(cell_keys, dtype=np.int64, count=size) % CELL_KEYS
+    rows = np.clip(values, 1, MAX_PERTURBATION + 1) - 1
+    return np.where(values > 0, values + CHANGES[rows, slots], values).tolist()
 
 
 def perturbed(count: int, cell_key: int) -> int:

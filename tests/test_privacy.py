@@ -82,6 +82,21 @@ def test_the_published_table_is_the_one_documented():
         assert f"| {name} | {cells} |" in page, count
 
 
+def test_every_count_protected_at_once_reads_as_each_count_protected_alone():
+    # protect() reads the perturbation table by slot for hundreds of thousands of counts at
+    # once; perturbed_cell() is the definition, one count at a time.
+    rng = random.Random(23)
+    counts = {
+        ("reports", n): rng.choice([0, 1, 2, 4, 5, 6, 9, 10, 17, rng.randint(0, 10**6)])
+        for n in range(20_000)
+    }
+    keys = {key: rng.randint(0, 2**48) for key in counts}
+    for k in (2, 5, 11):
+        policy = privacy.Policy(k=k)
+        alone = {key: privacy.perturbed_cell(c, keys[key], policy) for key, c in counts.items()}
+        assert privacy.protect(counts, keys, policy) == alone
+
+
 def test_perturbations_are_spread_over_the_keys():
     """Over cells of random records, each change comes about as often as the table says."""
     rng = random.Random(20261202)
