@@ -636,5 +636,19 @@ def test_a_breakdowns_categories_are_found_once_for_every_territory(dataset, mon
         PERIOD, level="commune", viewer_role="coordinator", ids=["structures_onboarded_by_quarter"]
     )
     (breakdown,) = result.indicators
-    assert len(breakdown.territories) > 1
+    assert len(tuple(breakdown.territories)) > 1  # every territory shaped
     assert found == ["onboarded_by_quarter"]
+
+
+def test_a_page_of_territories_shapes_the_page_alone(dataset, monkeypatch):
+    # An API page of 1,000 communes out of 35,000 shapes its own, not the country's.
+    shaped = calls_to(monkeypatch, presentation, "territory_ref", lambda group: group["code"])
+    (indicator,) = compute(
+        PERIOD, level="commune", viewer_role="institution", ids=["reports_by_action"]
+    ).indicators
+    page = indicator.territories[2:5]
+    assert shaped == [row.territory.code for row in page]
+    every = tuple(indicator.territories)
+    assert every[2:5] == page and len(every) > 5
+    assert sorted(shaped) == sorted(row.territory.code for row in every)  # each one once
+    assert indicator.territories == every and every == indicator.territories

@@ -1,5 +1,6 @@
 """Indicators as a viewer may read them: counts protected, then shaped as results."""
 
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from .. import privacy
@@ -49,6 +50,11 @@ class _Reader:
     def __init__(self, figures: Figures, cells: dict, policy: privacy.Policy):
         self.figures, self.cells, self.policy = figures, cells, policy
         self._categories: dict[str, list[tuple]] = {}
+        # Results are immutable: one object per distinct figure, shared by every territory
+        # that reads it. Over a country's communes most parts of a breakdown are the same
+        # few (zeros), and millions of copies would fill a worker's memory.
+        self._zero = privacy.Cell(0, False, policy.k)
+        self._made: dict[tuple, Figure] = {}
 
     def categories(self, family: str) -> list[tuple]:
         """A breakdown's categories, found once for all territories: finding them reads
@@ -60,7 +66,26 @@ class _Reader:
     def cell(self, family, group, *categories) -> privacy.Cell:
         key = (family, *categories, group)
         # A count absent from the figures is a zero, which is never hidden.
-        return self.cells.get(key) or privacy.Cell(0, False, self.policy.k)
+        return self.cells.get(key) or self._zero
+
+    def figure(self, cell: privacy.Cell) -> Figure:
+        """A protected cell as results hold it, made once per distinct cell."""
+        return self._shared((cell, type(cell.value)), lambda: figure(cell))
+
+    def part(self, family, group, categories: tuple) -> Part:
+        """One part of a breakdown, made once per distinct cell and category."""
+        cell = self.cell(family, group, *categories)
+        category, subcategory = (*categories, None)[:2]
+        return self._shared(
+            (cell, type(cell.value), categories),
+            lambda: Part(**cell.as_dict(), category=category, subcategory=subcategory),
+        )
+
+    def _shared(self, key: tuple, make) -> Figure:
+        made = self._made.get(key)
+        if made is None:
+            made = self._made.setdefault(key, make())
+        return made
 
     def count(self, family, group, *categories) -> int | None:
         """A count as the viewer reads it (perturbed for protected readers), None if hidden:
@@ -89,8 +114,8 @@ def _share(reader: _Reader, indicator: Indicator, group) -> Share:
         value = min(100.0, round(100 * part / total, 1))  # parts perturbed apart
     return Share(
         **reader.derived(value, numerator, denominator),
-        numerator=figure(numerator),
-        denominator=figure(denominator),
+        numerator=reader.figure(numerator),
+        denominator=reader.figure(denominator),
     )
 
 
@@ -103,29 +128,22 @@ def _mean(reader: _Reader, indicator: Indicator, group) -> Statistic:
         mean = Decimal(int(cents)) / count / 100
         value = float(mean.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
     basis = reader.cell(count_family, group)
-    return Statistic(**reader.derived(value, basis), basis=figure(basis))
+    return Statistic(**reader.derived(value, basis), basis=reader.figure(basis))
 
 
 def _statistic(reader: _Reader, indicator: Indicator, group) -> Statistic:
     (count_family,) = indicator.counts
     basis = reader.cell(count_family, group)
     value = reader.figures.value(indicator.value, group)
-    return Statistic(**reader.derived(value, basis), basis=figure(basis))
+    return Statistic(**reader.derived(value, basis), basis=reader.figure(basis))
 
 
 def _breakdown(reader: _Reader, indicator: Indicator, group) -> Breakdown:
     family, total = indicator.counts
     parts = tuple(
-        _part(reader, family, group, categories) for categories in reader.categories(family)
+        reader.part(family, group, categories) for categories in reader.categories(family)
     )
     return Breakdown(**reader.shown(total, group), parts=parts)
-
-
-def _part(reader: _Reader, family: str, group, categories: tuple) -> Part:
-    category, subcategory = (*categories, None)[:2]
-    return Part(
-        **reader.shown(family, group, *categories), category=category, subcategory=subcategory
-    )
 
 
 def _categories(figures: Figures, family: str) -> list[tuple]:
@@ -159,7 +177,9 @@ def _rate(reader: _Reader, indicator: Indicator, group) -> Rate:
     value = round(10_000 * count / population, 2) if population and count is not None else None
     numerator = reader.cell(family, group)
     return Rate(
-        **reader.derived(value, numerator), numerator=figure(numerator), population=population
+        **reader.derived(value, numerator),
+        numerator=reader.figure(numerator),
+        population=population,
     )
 
 
@@ -179,7 +199,7 @@ def _ratio(reader: _Reader, indicator: Indicator, group) -> Ratio:
     inside_cell, total_cell = reader.cell(inside_family, group), reader.cell(total_family, group)
     return Ratio(
         **reader.derived(value, inside_cell, total_cell),
-        inside=figure(inside_cell),
+        inside=reader.figure(inside_cell),
         outside=Figure(**reader.derived(outside, inside_cell, total_cell)),
         population_inside=population_inside,
         population_outside=population_outside,
@@ -196,7 +216,7 @@ def _coverage_value(reader: _Reader, indicator: Indicator, group) -> Figure:
 
 
 def _count(reader: _Reader, indicator: Indicator, group) -> Figure:
-    return figure(reader.cell(indicator.counts[0], group))
+    return reader.figure(reader.cell(indicator.counts[0], group))
 
 
 PRESENTERS = {
@@ -213,14 +233,14 @@ PRESENTERS = {
 
 
 def present(indicator: Indicator, figures: Figures, cells: dict, policy) -> IndicatorResult:
-    """One indicator for the whole and per territory, as the viewer may read it."""
+    """One indicator for the whole and per territory, as the viewer may read it; each
+    territory's figure is shaped when first read (`Territories`)."""
     reader = _Reader(figures, cells, policy)
     build = PRESENTERS[indicator.shape]
     territories = ()
     if figures.level in indicator.levels:
-        territories = tuple(
-            TerritoryFigure(territory_ref(group), build(reader, indicator, group["id"]))
-            for group in figures.groups
+        territories = Territories(
+            figures.groups, lambda group_id: build(reader, indicator, group_id)
         )
     return IndicatorResult(
         id=indicator.id,
@@ -231,6 +251,57 @@ def present(indicator: Indicator, figures: Figures, cells: dict, policy) -> Indi
         territories=territories,
         reference=national_reference(indicator.reference) if indicator.reference else None,
     )
+
+
+class Territories(Sequence):
+    """An indicator's figures per territory of the level, in the level's order, each shaped
+    when first read and kept: a page of 100 communes out of 35,000 costs what the page
+    holds, and a breakdown by quarter and kind is never shaped for communes nobody reads.
+    Reads as a tuple of `TerritoryFigure` (equal to one holding the same figures)."""
+
+    __slots__ = ("_build", "_groups", "_made")
+
+    def __init__(self, groups, build):
+        self._groups, self._build = groups, build
+        self._made: list = [None] * len(groups)
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(len(self))))
+        made = self._made[index]
+        if made is None:
+            group = self._groups[index]
+            made = TerritoryFigure(territory_ref(group), self._build(group["id"]))
+            self._made[index] = made  # two threads may make it alike: either one is kept
+        return made
+
+    def unkept(self, start: int, end: int) -> tuple:
+        """Territories `start` to `end` shaped without keeping them (those already kept are
+        reused): what a client paging through 35,000 communes reads, page after page, leaves
+        nothing behind in the worker."""
+        return tuple(
+            self._made[i]
+            or TerritoryFigure(territory_ref(self._groups[i]), self._build(self._groups[i]["id"]))
+            for i in range(*slice(start, end).indices(len(self)))
+        )
+
+    def keys(self) -> list[tuple[str, int]]:
+        """(code, id) of every territory, in order, without shaping any figure."""
+        return [(group["code"], group["id"]) for group in self._groups]
+
+    def __eq__(self, other):
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    def __hash__(self):
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"Territories({len(self)} territories)"
 
 
 def national_reference(reference: Reference) -> NationalReference:

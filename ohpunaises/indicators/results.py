@@ -7,6 +7,7 @@ value, and its text says why ("< K" or "s").
 """
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .measures import Period
@@ -105,14 +106,15 @@ class NationalReference:
 
 @dataclass(frozen=True, slots=True)
 class IndicatorResult:
-    """One indicator for the whole and per territory; `reference` None when it has none."""
+    """One indicator for the whole and per territory; `reference` None when it has none.
+    `territories` reads as a tuple (`presentation.Territories` shapes each when read)."""
 
     id: str
     label: str
     unit: str
     theme: str
     whole: Figure
-    territories: tuple[TerritoryFigure, ...] = ()
+    territories: Sequence[TerritoryFigure] = ()
     reference: NationalReference | None = None
 
 

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import Invalid, invalid
 from ..indicators import Period, Result, compute, first_partners
+from ..indicators.presentation import Territories
 from ..models import Territory
 from ..permissions import Actor
 from ..privacy import on_the_grid, reads_raw
@@ -87,17 +88,28 @@ def territory_page(result: Result, limit: int, cursor: str | None = None) -> Ter
     start = _start_after(listed, decode_cursor(cursor)) if cursor else 0
     end = start + limit
     indicators = tuple(
-        replace(indicator, territories=indicator.territories[start:end])
+        replace(indicator, territories=_slice(indicator.territories, start, end))
         for indicator in result.indicators
     )
     following = encode_cursor(listed[end - 1].territory) if end < len(listed) else None
     return TerritoryPage(replace(result, indicators=indicators), len(listed), following)
 
 
+def _slice(territories, start: int, end: int) -> tuple:
+    """A page of an indicator's territories, shaped for this answer and not kept."""
+    if isinstance(territories, Territories):
+        return territories.unkept(start, end)
+    return tuple(territories[start:end])
+
+
 def _start_after(listed, after: tuple[str, int]) -> int:
     """Where the page after this territory (code, id) starts in the answer's order; after the
-    first that follows it when it is gone."""
-    keys = [(row.territory.code, row.territory.id) for row in listed]
+    first that follows it when it is gone. Read from the territories' keys: the figures of
+    the pages not asked for are never shaped."""
+    if hasattr(listed, "keys"):
+        keys = listed.keys()
+    else:
+        keys = [(row.territory.code, row.territory.id) for row in listed]
     if after in keys:
         return keys.index(after) + 1
     return next((n for n, key in enumerate(keys) if key > after), len(keys))
