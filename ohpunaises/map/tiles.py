@@ -163,7 +163,8 @@ def _shapely_outlines(level: str, level_stamp: tuple, z: int, x: int, y: int) ->
 def _polygons(geometry) -> list:
     """MultiPolygon coordinates in whole units, without the rings that round to nothing."""
     polygons = []
-    for polygon in getattr(geometry, "geoms", [geometry]):
+    # Clipping may give a collection of polygons, multipolygons and lines: flattened twice.
+    for polygon in shapely.get_parts(shapely.get_parts(geometry)):
         if polygon.geom_type != "Polygon" or polygon.is_empty:
             continue
         rings = [_whole(ring) for ring in (polygon.exterior, *polygon.interiors)]
