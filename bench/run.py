@@ -1,7 +1,7 @@
 """Every benchmark against its baseline, on scratch PostGIS databases: what `make bench` runs.
 
-    .venv/bin/python bench/run.py [--only ingestion,placement,territorial,export,page-weight,
-                                  imports] [--small 10000] [--large 1000000]
+    .venv/bin/python bench/run.py [--only ingestion,placement,territorial,export,national,
+                                  page-weight,imports] [--small 10000] [--large 1000000]
                                   [--import-rows 100000]
 
 1. ingestion: concurrent report creation through the API against Flask + one INSERT;
@@ -10,8 +10,11 @@
    `ohpunaises demo`), then again once the same database has grown to `--large`;
 4. export: the CSV export of the `--large` database, coordinator then evaluator, against
    COPY of the same SELECT;
-5. page-weight: the phone form's first visit, against its 150 KB budget;
-6. imports: a partner's CSV of `--import-rows` rows (and one of a tenth, an XLSX of a fifth)
+5. national: `/carte`'s first view in Chromium, the indicators by commune, the protection
+   of every count and a worker's memory, over ~35,000 communes of mainland France and
+   `--large` reports, against the same over Lyon's 58 communes (the `--large` database);
+6. page-weight: the phone form's first visit, against its 150 KB budget;
+7. imports: a partner's CSV of `--import-rows` rows (and one of a tenth, an XLSX of a fifth)
    checked and imported through `ohpunaises import reports`, against COPY of the same rows.
 
 Each benchmark creates its databases (PostgreSQL at OHPUNAISES_BENCH_POSTGRES, default
@@ -32,12 +35,21 @@ import common
 import export
 import imports
 import ingestion
+import national
 import page_weight
 import placement
 import territorial
 from common import Outcome, ohpunaises, product_env, progress, scratch_database, sql
 
-BENCHMARKS = ("ingestion", "placement", "territorial", "export", "page-weight", "imports")
+BENCHMARKS = (
+    "ingestion",
+    "placement",
+    "territorial",
+    "export",
+    "national",
+    "page-weight",
+    "imports",
+)
 
 
 def machine(url_base: str) -> str:
@@ -68,7 +80,8 @@ def vacuum(url: str):
 
 
 def reports_benchmarks(args, chosen: set[str], outcomes: list[Outcome]):
-    """Territorial (small, then grown to large) and export (large), on one database."""
+    """Territorial (small, then grown to large), export (large) and Lyon's side of the
+    national benchmark (large), on one database; then France's side on its own."""
     with scratch_database("reports") as url:
         env = product_env(url)
         ohpunaises(env, "init", quiet=True)
@@ -84,6 +97,9 @@ def reports_benchmarks(args, chosen: set[str], outcomes: list[Outcome]):
         if "export" in chosen:
             for view in ("coordinator", "evaluator"):
                 outcomes += export.run(url, view)
+        lyon = national.measure(url, "Lyon", args.repeat) if "national" in chosen else None
+    if lyon is not None:
+        outcomes += national.run(lyon, args.communes, args.large, args.repeat)
 
 
 def main():
@@ -99,7 +115,7 @@ def main():
     parser.add_argument("--roles", default="institution", help="/carte viewers, comma-separated")
     parser.add_argument("--clients", type=int, default=8, help="ingestion: connections")
     parser.add_argument("--requests", type=int, default=5000, help="ingestion: per server")
-    parser.add_argument("--communes", type=int, default=35_000, help="placement")
+    parser.add_argument("--communes", type=int, default=35_000, help="placement, national")
     parser.add_argument("--points", type=int, default=5000, help="placement")
     parser.add_argument("--import-rows", type=int, default=100_000, help="imports: the large CSV")
     args = parser.parse_args()
@@ -121,7 +137,7 @@ def main():
     steps = [
         ("ingestion", lambda: ingestion.run(args.clients, args.requests)),
         ("placement", lambda: placement.run(args.communes, args.points)),
-        ("territorial+export", lambda: reports_benchmarks(args, chosen, outcomes)),
+        ("territorial+export+national", lambda: reports_benchmarks(args, chosen, outcomes)),
         ("page-weight", page_weight.run),
         (
             "imports",
