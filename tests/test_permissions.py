@@ -175,6 +175,9 @@ def path_of(rule, role, ids) -> str:
         "token_id": ids["spare"].get(role, 1),
         "kind": "reports",
         "filename": "css/app.css",
+        "z": 0,  # the map tile of the whole world
+        "x": 0,
+        "y": 0,
     }
     return rule.build({k: v for k, v in values.items() if k in rule.arguments})[1]
 
