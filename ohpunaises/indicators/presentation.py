@@ -273,9 +273,7 @@ class Territories(Sequence):
             return tuple(self[i] for i in range(*index.indices(len(self))))
         made = self._made[index]
         if made is None:
-            group = self._groups[index]
-            made = TerritoryFigure(territory_ref(group), self._build(group["id"]))
-            self._made[index] = made  # two threads may make it alike: either one is kept
+            made = self._made[index] = self._make(index)  # two threads alike: either is kept
         return made
 
     def unkept(self, start: int, end: int) -> tuple:
@@ -283,10 +281,12 @@ class Territories(Sequence):
         reused): what a client paging through 35,000 communes reads, page after page, leaves
         nothing behind in the worker."""
         return tuple(
-            self._made[i]
-            or TerritoryFigure(territory_ref(self._groups[i]), self._build(self._groups[i]["id"]))
-            for i in range(*slice(start, end).indices(len(self)))
+            self._made[i] or self._make(i) for i in range(*slice(start, end).indices(len(self)))
         )
+
+    def _make(self, index: int) -> TerritoryFigure:
+        group = self._groups[index]
+        return TerritoryFigure(territory_ref(group), self._build(group["id"]))
 
     def keys(self) -> list[tuple[str, int]]:
         """(code, id) of every territory, in order, without shaping any figure."""

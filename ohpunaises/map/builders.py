@@ -138,7 +138,7 @@ def build_map(query: MapQuery, actor: Actor, tile_endpoint: str = "map.map_tile"
         title=str(figures.indicator.label),
         legend=figures.classes.legend(k, raw),
         notes=notes,
-        whole=figures.result.indicator(figures.indicator.id).whole.display,
+        whole=figures.shown.whole.display,
     )
 
 
@@ -228,14 +228,19 @@ def territory_tile(query: MapQuery, actor: Actor, z: int, x: int, y: int) -> str
     return f'{{"extent":{EXTENT},"territories":[{",".join(found)}]}}'
 
 
-def tile_url(query: MapQuery, endpoint: str) -> str:
-    """The address of the tiles of `query`, with {z}, {x} and {y} for Leaflet to fill in."""
+def query_args(query: MapQuery) -> dict:
+    """The query string that asks for `query` again."""
     args = {"indicator": query.indicator, "level": query.level}
     if query.period.start:
         args["from"] = query.period.start.isoformat()
     if query.period.end:
         args["to"] = query.period.end.isoformat()
-    url = url_for(endpoint, z=0, x=0, y=0, **args)
+    return args
+
+
+def tile_url(query: MapQuery, endpoint: str) -> str:
+    """The address of the tiles of `query`, with {z}, {x} and {y} for Leaflet to fill in."""
+    url = url_for(endpoint, z=0, x=0, y=0, **query_args(query))
     return url.replace("/0/0/0.json", "/{z}/{x}/{y}.json", 1)
 
 

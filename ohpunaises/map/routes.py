@@ -19,7 +19,14 @@ from ..permissions import Actor
 from ..ratelimits import figures_limit, tiles_limit
 from ..web.periods import choice_of, period_choices, period_of
 from . import bp
-from .builders import LEVELS, MAP_INDICATORS, MapQuery, build_map, territory_tile
+from .builders import (
+    LEVELS,
+    MAP_INDICATORS,
+    MapQuery,
+    build_map,
+    query_args,
+    territory_tile,
+)
 from .tiles import valid_tile
 
 
@@ -117,16 +124,6 @@ def _date(text: str | None) -> dt.date | None:
         return dt.date.fromisoformat(text)
     except ValueError:
         abort(400, _("Date invalide : %(text)s (attendu : AAAA-MM-JJ).", text=text))
-
-
-def query_args(query: MapQuery) -> dict:
-    """The query string that asks for `query` again."""
-    args = {"indicator": query.indicator, "level": query.level}
-    if query.period.start:
-        args["from"] = query.period.start.isoformat()
-    if query.period.end:
-        args["to"] = query.period.end.isoformat()
-    return args
 
 
 def embed_url(query: MapQuery) -> str:
