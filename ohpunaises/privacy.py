@@ -132,9 +132,43 @@ def protect(
     made = {value: _shown_cell(value, policy) for value in set(shown)}
     cells = dict(zip(counts.keys(), map(made.__getitem__, shown), strict=True))
     for key, basis in follows:
-        if key in cells and basis in cells and cells[basis].suppressed:
-            cells[key] = Cell(None, True, policy.k)
+        if basis in cells and cells[basis].suppressed:
+            cells[key] = Cell(None, True, policy.k)  # even a count never measured
     return cells
+
+
+# In an array of counts as shown (`protect_array`), what stands for a hidden one.
+HIDDEN_SMALL = -1  # "< K"
+HIDDEN_SECRET = -2  # "s"
+
+
+def protect_array(
+    counts: np.ndarray,
+    cell_keys: np.ndarray,
+    policy: Policy,
+    follows: Iterable[tuple[int, int]] = (),
+) -> np.ndarray:
+    """`protect` over arrays: counts in rows (one per family and category) and columns
+    (territories), with their cell keys. Returns the counts as shown, a hidden count as
+    HIDDEN_SMALL or HIDDEN_SECRET (`shown_cell` reads them). `follows` pairs rows: the first
+    is hidden ("s") wherever the second is, in the order given. tests/test_privacy.py
+    compares it with `protect` on generated counts."""
+    if policy.raw:
+        return counts
+    shown = perturbed_array(counts, cell_keys)
+    shown[(shown > 0) & (shown < policy.k)] = HIDDEN_SMALL
+    for row, basis in follows:
+        shown[row, shown[basis] < 0] = HIDDEN_SECRET
+    return shown
+
+
+def shown_cell(shown: int, policy: Policy) -> Cell:
+    """The cell of a count as shown by `protect_array` (perturbed, or a hidden marker)."""
+    if shown == HIDDEN_SMALL:
+        return Cell(None, True, policy.k, SMALL)
+    if shown == HIDDEN_SECRET:
+        return Cell(None, True, policy.k)
+    return _shown_cell(shown, policy)
 
 
 def perturbed_cell(count: int, cell_key: int, policy: Policy) -> Cell:
@@ -227,8 +261,14 @@ def perturbed_all(counts: Iterable[int], cell_keys: Iterable[int], size: int) ->
     each. `perturbed` stays the definition (tests/test_privacy.py compares them)."""
     values = np.fromiter(counts, dtype=np.int64, count=size)
     slots = np.fromiter(cell_keys, dtype=np.int64, count=size) % CELL_KEYS
-    rows = np.clip(values, 1, MAX_PERTURBATION + 1) - 1
-    return np.where(values > 0, values + CHANGES[rows, slots], values).tolist()
+    return perturbed_array(values, slots).tolist()
+
+
+def perturbed_array(counts: np.ndarray, cell_keys: np.ndarray) -> np.ndarray:
+    """`perturbed` over an array of counts and one of their cell keys (a new array)."""
+    rows = np.clip(counts, 1, MAX_PERTURBATION + 1) - 1
+    changes = CHANGES[rows, np.asarray(cell_keys, np.int64) % CELL_KEYS]
+    return np.where(counts > 0, counts + changes, counts)
 
 
 def perturbed(count: int, cell_key: int) -> int:

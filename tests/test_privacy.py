@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ohpunaises import privacy
+from ohpunaises.indicators.table import Counts, Slots
 from ohpunaises.privacy import (
     CELL_KEYS,
     MAX_PERTURBATION,
@@ -95,6 +96,53 @@ def test_every_count_protected_at_once_reads_as_each_count_protected_alone():
         policy = privacy.Policy(k=k)
         alone = {key: privacy.perturbed_cell(c, keys[key], policy) for key, c in counts.items()}
         assert privacy.protect(counts, keys, policy) == alone
+
+
+def test_counts_held_by_column_read_as_each_count_protected_by_key():
+    # The figures of a level are protected as arrays (Counts.protect, privacy.protect_array);
+    # privacy.protect over a dictionary keyed (family, *categories, territory) is the
+    # definition. Generated counts over 3,000 territories and the whole, some never measured,
+    # with people resting on dwellings resting on sessions.
+    rng = random.Random(20261203)
+    groups = [{"id": 10 + 3 * n} for n in range(3_000)]
+    columns = [("sessions",), ("dwellings",), ("people",), ("quarter", "2025-Q1"), ("kind", "x")]
+    # People trained are never measured here: they read 0, or "s" where sessions are hidden.
+    follows = [
+        (("people",), ("dwellings",)),
+        (("dwellings",), ("sessions",)),
+        (("trained",), ("sessions",)),
+    ]
+    counts, keys = {}, {}
+    table = Counts(Slots(groups))
+    territories = [None, *(group["id"] for group in groups)]
+    for column in columns:
+        for group in territories:
+            if rng.random() < 0.2:
+                continue  # never measured: reads as a zero
+            count = rng.choice([0, 1, 2, 3, 4, 5, 6, 9, 12, rng.randint(0, 10**6)])
+            key = rng.randint(0, 2**40)
+            counts[(*column, group)], keys[(*column, group)] = count, key
+            table.put(column, group, count, key)
+    table.put(("sessions",), 999_999, 3, 3)  # outside the level: left out, never read
+    for policy in (Policy(k=5, raw=True), Policy(k=2), Policy(k=5), Policy(k=11)):
+        pairs = [((*a, g), (*b, g)) for a, b in follows for g in territories]
+        expected = protect(counts, keys, policy, pairs)
+        cells = table.protect(policy, follows)
+        assert len(cells) == len(counts)
+        hidden = 0
+        for column in [*columns, ("trained",)]:
+            for group in territories:
+                found = cells.cell(column, group)
+                wanted = expected.get((*column, group))
+                if wanted is None:  # never measured: a zero
+                    assert found is None or found == Cell(0, False, policy.k)
+                else:
+                    assert found == wanted, (column, group)
+                    assert type(found.value) is type(wanted.value)
+                    hidden += wanted.suppressed
+        assert (hidden > 1000) is not policy.raw
+        secrets = sum(cell.display == "s" for cell in expected.values())
+        assert (secrets > 100) is not policy.raw
 
 
 def test_perturbations_are_spread_over_the_keys():

@@ -97,16 +97,16 @@ def suppression_of(policy: privacy.Policy) -> Suppression:
 def _presented(figures, policy: privacy.Policy, ids: list[str]) -> tuple[IndicatorResult, ...]:
     """The indicators asked, as this policy reads them, kept with the cached figures.
 
-    Suppression and number formatting cost more than reading the cache: each is done once
-    per policy and locale, and an indicator is shaped only when first asked for. Shaping
-    every indicator for every territory at once would cost what the breakdowns cost (parts
-    × territories) to a map that shows one indicator. Results are immutable, so every caller
-    shares them.
+    Suppression and number formatting cost more than reading the cache: suppression is done
+    once per policy, formatting once per policy and locale, and an indicator is shaped only
+    when first asked for. Shaping every indicator for every territory at once would cost
+    what the breakdowns cost (parts × territories) to a map that shows one indicator.
+    Results are immutable, so every caller shares them.
     """
-    key = (policy, str(get_locale()))
-    if key not in figures.protected:
-        figures.protected[key] = (protect(figures, policy), {})
-    cells, shown = figures.protected[key]
+    if policy not in figures.protected:
+        figures.protected[policy] = protect(figures, policy)
+    cells = figures.protected[policy]
+    shown = figures.presented.setdefault((policy, str(get_locale())), {})
     for id_ in ids:
         if id_ not in shown:
             shown[id_] = present(INDICATORS[id_], figures, cells, policy)

@@ -24,6 +24,7 @@ from .sql import (
     utc_date,
     year_quarter,
 )
+from .table import Counts, Slots, Values
 
 
 @dataclass(frozen=True)
@@ -119,21 +120,26 @@ def reference_date(period: Period, given: dt.date | None = None) -> dt.date:
 # Computed figures -----------------------------------------------------------------------------
 
 
-@dataclass
 class Figures:
-    """Counts keyed (family, *categories, territory id or None for the whole), other values."""
+    """Counts, each with its cell key (the sum of the record keys of the records it counts),
+    and other values, per territory of the level (`groups`, in order) and for the whole
+    (None), held by column (`table`)."""
 
-    level: str | None = None
-    counts: dict = field(default_factory=dict)
-    # The cell key of each count: the sum of the record keys of the records it counts.
-    keys: dict = field(default_factory=dict)
-    values: dict = field(default_factory=dict)
-    groups: list = field(default_factory=list)
-    # Indicators as each policy and locale read them, kept with their figures (see compute).
-    protected: dict = field(default_factory=dict)
+    def __init__(self, level: str | None = None, groups: list | None = None):
+        self.level, self.groups = level, groups or []
+        slots = Slots(self.groups)
+        self.counts, self.values = Counts(slots), Values(slots)
+        # Cells as each policy reads them, and indicators as each policy and locale read
+        # them, kept with their figures (see compute).
+        self.protected: dict = {}
+        self.presented: dict = {}
+
+    def put(self, key: tuple, count: int, cell_key) -> None:
+        """Keep the count of key (family, *categories, territory id or None)."""
+        self.counts.put(key[:-1], key[-1], int(count or 0), int(cell_key or 0))
 
     def count(self, family: str, group=None, *categories) -> int:
-        return self.counts.get((family, *categories, group), 0)
+        return self.counts.get((family, *categories), group)
 
     def value(self, name: str, group=None):
         return self.values.get((name, group))
@@ -182,9 +188,7 @@ def _store_counts(figures: Figures, rows: dict, *families: str):
     """Each family's count and cell key (its column `<family>_key`) from aggregate rows."""
     for (group, *categories), row in rows.items():
         for family in families:
-            key = (family, *categories, group)
-            figures.counts[key] = int(row[family] or 0)
-            figures.keys[key] = int(row[f"{family}_key"] or 0)
+            figures.put((family, *categories, group), row[family], row[f"{family}_key"])
 
 
 def counted(name: str, record_key, condition=None) -> list:
@@ -304,11 +308,9 @@ def _people_reached(scope: Scope, figures: Figures):
         for row in db.session.execute(query):
             group = row.g if grouping is not None else None
             if grouping is None or group is not None:
-                figures.counts[("people_reached", group)] = int(row.people)
-                figures.counts[("dwellings", group)] = int(row.dwellings)
                 # People are counted over the same dwellings: the same records, the same key.
-                for family in ("people_reached", "dwellings"):
-                    figures.keys[(family, group)] = int(row.key or 0)
+                figures.put(("people_reached", group), row.people, row.key)
+                figures.put(("dwellings", group), row.dwellings, row.key)
 
 
 def _medians(
@@ -344,8 +346,7 @@ def _medians(
             key = row.g if grouping is not None else None
             if grouping is not None and key is None:
                 continue
-            figures.counts[(count_family, key)] = int(row.n or 0)
-            figures.keys[(count_family, key)] = int(row.key or 0)
+            figures.put((count_family, key), row.n, row.key)
             figures.values[(name, key)] = (
                 None if row.median is None else round(float(row.median), 1)
             )
@@ -422,8 +423,7 @@ def _report_breakdowns(scope: Scope, figures: Figures):
         for (group, category), row in _aggregate(query, scope.report_group, dims).items():
             if family == "quarter":
                 category = quarter_name(category)
-            figures.counts[(family, category, group)] = int(row["n"])
-            figures.keys[(family, category, group)] = int(row["n_key"] or 0)
+            figures.put((family, category, group), row["n"], row["n_key"])
 
 
 def _first_reports(scope: Scope, figures: Figures):
@@ -522,12 +522,11 @@ def _structure_measures(scope: Scope, figures: Figures):
     totals, keys = defaultdict(int), defaultdict(int)
     for (group, quarter, kind), row in _aggregate(onboarded, _structure_group(scope), dims).items():
         key = ("onboarded_by_quarter", quarter_name(quarter), kind, group)
-        figures.counts[key], figures.keys[key] = row["n"], int(row["n_key"] or 0)
+        figures.put(key, row["n"], row["n_key"])
         totals[group] += row["n"]
         keys[group] += int(row["n_key"] or 0)
     for group in {None, *totals}:
-        figures.counts[("onboarded", group)] = totals[group]
-        figures.keys[("onboarded", group)] = keys[group]
+        figures.put(("onboarded", group), totals[group], keys[group])
 
 
 def _first_report_delays(scope: Scope, figures: Figures):
@@ -577,10 +576,9 @@ def _reporting(scope: Scope, figures: Figures):
         cadence.records(structures, until), scope.period.start, scope.period.end, until, group
     )
     tallies.setdefault(None, cadence.Tally())
-    for territory, counted_periods in tallies.items():
+    for territory, periods in tallies.items():
         for name, family in REPORTING_FAMILIES.items():
-            figures.counts[(family, territory)] = getattr(counted_periods, name)
-            figures.keys[(family, territory)] = counted_periods.keys[name]
+            figures.put((family, territory), getattr(periods, name), periods.keys[name])
 
 
 def _trainings(scope: Scope, figures: Figures):

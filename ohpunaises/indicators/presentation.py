@@ -21,33 +21,33 @@ from .results import (
     TerritoryFigure,
     TerritoryRef,
 )
+from .table import Protected
 
 
-def protect(figures: Figures, policy: privacy.Policy) -> dict:
+def protect(figures: Figures, policy: privacy.Policy) -> Protected:
     """Every count of every indicator as the viewer may read it.
 
     The same count (the reports of a commune) appears in several indicators; its cell is
     computed once, from its records' key, and reads the same in all of them.
     """
-    return privacy.protect(figures.counts, figures.keys, policy, follows(figures))
+    return figures.counts.protect(policy, follows())
 
 
-def follows(figures: Figures) -> list[tuple]:
-    """Counts hidden with the count they rest on: people with their dwellings or sessions."""
-    group_ids = [None, *(group["id"] for group in figures.groups)]
+def follows() -> list[tuple]:
+    """Counts hidden with the count they rest on, in every territory: people with their
+    dwellings or sessions."""
     return [
-        ((indicator.counts[0], group), (basis, group))
+        ((indicator.counts[0],), (basis,))
         for indicator in INDICATORS.values()
         if indicator.shape == "count"
         for basis in indicator.counts[1:]
-        for group in group_ids
     ]
 
 
 class _Reader:
     """Reads figures as the viewer may see them."""
 
-    def __init__(self, figures: Figures, cells: dict, policy: privacy.Policy):
+    def __init__(self, figures: Figures, cells: Protected, policy: privacy.Policy):
         self.figures, self.cells, self.policy = figures, cells, policy
         self._categories: dict[str, list[tuple]] = {}
         # Results are immutable: one object per distinct figure, shared by every territory
@@ -64,9 +64,8 @@ class _Reader:
         return self._categories[family]
 
     def cell(self, family, group, *categories) -> privacy.Cell:
-        key = (family, *categories, group)
         # A count absent from the figures is a zero, which is never hidden.
-        return self.cells.get(key) or self._zero
+        return self.cells.cell((family, *categories), group) or self._zero
 
     def figure(self, cell: privacy.Cell) -> Figure:
         """A protected cell as results hold it, made once per distinct cell."""
@@ -152,7 +151,7 @@ def _categories(figures: Figures, family: str) -> list[tuple]:
         return [(action,) for action in ACTIONS]
     if family == "structure_kind":
         return [(kind,) for kind in STRUCTURE_KINDS]
-    quarters = _quarter_range({key[1] for key in figures.counts if key[0] == family})
+    quarters = _quarter_range({column[1] for column in figures.counts.families(family)})
     if family == "quarter":
         return [(quarter,) for quarter in quarters]
     return [(quarter, kind) for quarter in quarters for kind in STRUCTURE_KINDS]
@@ -232,7 +231,7 @@ PRESENTERS = {
 }
 
 
-def present(indicator: Indicator, figures: Figures, cells: dict, policy) -> IndicatorResult:
+def present(indicator: Indicator, figures: Figures, cells: Protected, policy) -> IndicatorResult:
     """One indicator for the whole and per territory, as the viewer may read it; each
     territory's figure is shaped when first read (`Territories`)."""
     reader = _Reader(figures, cells, policy)
