@@ -641,8 +641,8 @@ def test_a_breakdowns_categories_are_found_once_for_every_territory(dataset, mon
 
 
 def test_a_page_of_territories_shapes_the_page_alone(dataset, monkeypatch):
-    # An API page of 1,000 communes out of 35,000 shapes its own, not the country's.
-    shaped = calls_to(monkeypatch, presentation, "territory_ref", lambda group: group["code"])
+    # An API page of 200 communes out of 35,000 shapes its own, not the country's.
+    shaped = calls_to(monkeypatch, presentation, "territory_ref", lambda group: group.code)
     (indicator,) = compute(
         PERIOD, level="commune", viewer_role="institution", ids=["reports_by_action"]
     ).indicators

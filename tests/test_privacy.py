@@ -104,7 +104,7 @@ def test_counts_held_by_column_read_as_each_count_protected_by_key():
     # definition. Generated counts over 3,000 territories and the whole, some never measured,
     # with people resting on dwellings resting on sessions.
     rng = random.Random(20261203)
-    groups = [{"id": 10 + 3 * n} for n in range(3_000)]
+    ids = [10 + 3 * n for n in range(3_000)]
     columns = [("sessions",), ("dwellings",), ("people",), ("quarter", "2025-Q1"), ("kind", "x")]
     # People trained are never measured here: they read 0, or "s" where sessions are hidden.
     follows = [
@@ -113,8 +113,8 @@ def test_counts_held_by_column_read_as_each_count_protected_by_key():
         (("trained",), ("sessions",)),
     ]
     counts, keys = {}, {}
-    table = Counts(Slots(groups))
-    territories = [None, *(group["id"] for group in groups)]
+    table = Counts(Slots(ids))
+    territories = [None, *ids]
     for column in columns:
         for group in territories:
             if rng.random() < 0.2:

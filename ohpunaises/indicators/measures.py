@@ -7,6 +7,7 @@ one row per territory (or per territory and category).
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -127,7 +128,7 @@ class Figures:
 
     def __init__(self, level: str | None = None, groups: list | None = None):
         self.level, self.groups = level, groups or []
-        slots = Slots(self.groups)
+        slots = Slots(group.id for group in self.groups)
         self.counts, self.values = Counts(slots), Values(slots)
         # Cells as each policy reads them, and indicators as each policy and locale read
         # them, kept with their figures (see compute).
@@ -145,50 +146,60 @@ class Figures:
         return self.values.get((name, group))
 
 
+STREAMED_ROWS = 10_000
+
+
 def _groupings(group):
     return [None] if group is None else [None, group]
 
 
-def _aggregate(query, group=None, dims=()) -> dict:
-    """Rows of an aggregate query keyed (territory id or None, *dimension values)."""
+def _aggregate(query, group=None, dims=()):
+    """Rows of an aggregate query as (territory id or None, *dimension values), row, read as
+    they come: a country's communes by quarter are hundreds of thousands of rows, which
+    were never all needed at once."""
     dims = [dim.label(f"d{index}") for index, dim in enumerate(dims)]
     if group is not None and db.engine.dialect.name == "postgresql":
-        return _aggregate_once(query, group, dims)
-    rows = {}
+        yield from _aggregate_once(query, group, dims)
+        return
     for grouping in _groupings(group):
         by = [*dims] + ([grouping.label("g")] if grouping is not None else [])
         grouped = query.add_columns(*by)
         if by:
             grouped = grouped.group_by(*by)
-        for row in db.session.execute(grouped):
+        for row in _streamed(grouped):
             mapping = row._mapping
             key_group = mapping["g"] if grouping is not None else None
             if grouping is not None and key_group is None:
                 continue  # outside every territory of the level; counted in the whole
-            rows[(key_group, *(mapping[dim.name] for dim in dims))] = mapping
-    return rows
+            yield (key_group, *(mapping[dim.name] for dim in dims)), mapping
 
 
-def _aggregate_once(query, group, dims) -> dict:
+def _aggregate_once(query, group, dims):
     """The whole and the territories in one pass over the rows (PostgreSQL's GROUPING SETS)."""
     grouping = group.label("g")
     sets = sa.func.grouping_sets(sa.tuple_(*dims), sa.tuple_(*dims, grouping))
     grouped = query.add_columns(*dims, grouping, sa.func.grouping(group).label("whole"))
-    rows = {}
-    for row in db.session.execute(grouped.group_by(sets)):
+    for row in _streamed(grouped.group_by(sets)):
         mapping = row._mapping
         if not mapping["whole"] and mapping["g"] is None:
             continue  # outside every territory of the level; counted in the whole
         key_group = None if mapping["whole"] else mapping["g"]
-        rows[(key_group, *(mapping[dim.name] for dim in dims))] = mapping
-    return rows
+        yield (key_group, *(mapping[dim.name] for dim in dims)), mapping
 
 
-def _store_counts(figures: Figures, rows: dict, *families: str):
-    """Each family's count and cell key (its column `<family>_key`) from aggregate rows."""
-    for (group, *categories), row in rows.items():
-        for family in families:
+def _streamed(query):
+    """The rows of a query fetched a batch at a time (a server-side cursor on PostgreSQL)."""
+    return db.session.execute(query.execution_options(yield_per=STREAMED_ROWS))
+
+
+def _store(figures: Figures, rows, counts=(), values=()):
+    """From aggregate rows: each count family's count and cell key (its column
+    `<family>_key`), and each value."""
+    for (group, *categories), row in rows:
+        for family in counts:
             figures.put((family, *categories, group), row[family], row[f"{family}_key"])
+        for name in values:
+            figures.values[(name, group)] = row[name]
 
 
 def counted(name: str, record_key, condition=None) -> list:
@@ -199,12 +210,6 @@ def counted(name: str, record_key, condition=None) -> list:
         count_where(condition).label(name),
         key_where(condition, record_key).label(f"{name}_key"),
     ]
-
-
-def _store_values(figures: Figures, rows: dict, *names: str):
-    for (group, *_), row in rows.items():
-        for name in names:
-            figures.values[(name, group)] = row[name]
 
 
 VULNERABLE = sa.or_(
@@ -262,10 +267,7 @@ def _report_measures(scope: Scope, figures: Figures):
         .outerjoin(treatments, treatments.c.report_id == Report.id)
         .where(*scope.report_filters())
     )
-    rows = _aggregate(query, scope.report_group)
-    _store_counts(
-        figures,
-        rows,
+    counts = (
         "reports",
         "vulnerable",
         "social_housing",
@@ -277,7 +279,8 @@ def _report_measures(scope: Scope, figures: Figures):
         "treated",
         "treated_non_chemical",
     )
-    _store_values(figures, rows, "cost_total_cents", "cost_household_cents")
+    values = ("cost_total_cents", "cost_household_cents")
+    _store(figures, _aggregate(query, scope.report_group), counts, values)
 
 
 def _people_reached(scope: Scope, figures: Figures):
@@ -407,7 +410,7 @@ def _reinfestations(scope: Scope, figures: Figures):
         .outerjoin(reinfested, reinfested.c.report_id == Report.id)
         .where(*followed)
     )
-    _store_counts(figures, _aggregate(query, scope.report_group), "followed_12m", "reinfested_12m")
+    _store(figures, _aggregate(query, scope.report_group), ("followed_12m", "reinfested_12m"))
 
 
 def _report_breakdowns(scope: Scope, figures: Figures):
@@ -420,7 +423,7 @@ def _report_breakdowns(scope: Scope, figures: Figures):
         ("structure_kind", by_kind, [Structure.kind]),
         ("quarter", by_quarter, [year_quarter(Report.intervention_date)]),
     ):
-        for (group, category), row in _aggregate(query, scope.report_group, dims).items():
+        for (group, category), row in _aggregate(query, scope.report_group, dims):
             if family == "quarter":
                 category = quarter_name(category)
             figures.put((family, category, group), row["n"], row["n_key"])
@@ -435,9 +438,7 @@ def _first_reports(scope: Scope, figures: Figures):
         .select_from(Report)
         .where(*scope.report_filters(with_start=False))
     )
-    rows = _aggregate(query, scope.report_group)
-    _store_counts(figures, rows, "reports_to_end")
-    _store_values(figures, rows, "first_report")
+    _store(figures, _aggregate(query, scope.report_group), ("reports_to_end",), ("first_report",))
 
 
 def _active_window(scope: Scope):
@@ -462,12 +463,12 @@ def _active_structures(scope: Scope, figures: Figures):
         ).join_from(active, Structure, Structure.id == active.c.structure_id)
         if grouping is not None:
             query = query.add_columns(active.c.g).group_by(active.c.g)
-        rows = {}
-        for row in db.session.execute(query):
-            group = row.g if grouping is not None else None
-            if grouping is None or group is not None:
-                rows[(group,)] = row._mapping
-        _store_counts(figures, rows, "active_structures")
+        rows = (
+            ((row.g if grouping is not None else None,), row._mapping)
+            for row in db.session.execute(query)
+            if grouping is None or row.g is not None
+        )
+        _store(figures, rows, ("active_structures",))
 
 
 def _structure_filters(scope: Scope) -> list:
@@ -508,7 +509,7 @@ def _structure_measures(scope: Scope, figures: Figures):
             ~reported_lately,
         )
     )
-    _store_counts(figures, _aggregate(silent, _structure_group(scope)), "silent_structures")
+    _store(figures, _aggregate(silent, _structure_group(scope)), ("silent_structures",))
     onboarded = (
         sa.select(*counted("n", Structure.record_key))
         .select_from(Structure)
@@ -520,7 +521,7 @@ def _structure_measures(scope: Scope, figures: Figures):
     )
     dims = [year_quarter(Structure.onboarded_on), Structure.kind]
     totals, keys = defaultdict(int), defaultdict(int)
-    for (group, quarter, kind), row in _aggregate(onboarded, _structure_group(scope), dims).items():
+    for (group, quarter, kind), row in _aggregate(onboarded, _structure_group(scope), dims):
         key = ("onboarded_by_quarter", quarter_name(quarter), kind, group)
         figures.put(key, row["n"], row["n_key"])
         totals[group] += row["n"]
@@ -607,7 +608,7 @@ def _trainings(scope: Scope, figures: Figures):
         )
     )
     rows = _aggregate(query, place[scope.level] if scope.level else None)
-    _store_counts(figures, rows, "training_sessions", "people_trained")
+    _store(figures, rows, ("training_sessions", "people_trained"))
 
 
 def _scope_communes(scope: Scope) -> dict[int, int]:
@@ -644,8 +645,12 @@ def _coverage(scope: Scope, figures: Figures):
 
 
 def _populations(scope: Scope, figures: Figures):
-    for group in figures.groups:
-        figures.values[("population", group["id"])] = group["population"]
+    if scope.level is not None:
+        populations = sa.select(Territory.id, Territory.population).where(
+            Territory.level == scope.level
+        )
+        for id_, population in db.session.execute(populations):
+            figures.values[("population", id_)] = population  # a territory of the level only
     whole = scope.territory.population if scope.territory else sum(_scope_communes(scope).values())
     figures.values[("population", None)] = whole
     qpv_by_commune = dict(
@@ -662,19 +667,25 @@ def _populations(scope: Scope, figures: Figures):
         )
     if scope.level == "commune":
         for group in figures.groups:
-            figures.values[("qpv_population", group["id"])] = int(
-                qpv_by_commune.get(group["id"]) or 0
-            )
+            figures.values[("qpv_population", group.id)] = int(qpv_by_commune.get(group.id) or 0)
 
 
-def _groups(scope: Scope) -> list[dict]:
+class Group(NamedTuple):
+    """A territory of the level: a country's communes are 35,000 of them, kept with every
+    figure of the level (a dictionary each cost three times more)."""
+
+    id: int
+    code: str
+    name: str
+    level: str
+
+
+def _groups(scope: Scope) -> list[Group]:
     """The territories of the level within the territory asked, in code order."""
     if scope.level is None:
         return []
     query = (
-        sa.select(
-            Territory.id, Territory.code, Territory.name, Territory.level, Territory.population
-        )
+        sa.select(Territory.id, Territory.code, Territory.name, Territory.level)
         .where(Territory.level == scope.level)
         .order_by(Territory.code)
     )
@@ -689,7 +700,7 @@ def _groups(scope: Scope) -> list[dict]:
         else:
             related = Territory.parent_id == territory.parent_id
         query = query.where(related)
-    return [dict(row._mapping) for row in db.session.execute(query)]
+    return [Group(*row) for row in db.session.execute(query)]
 
 
 MEASURES = (

@@ -285,11 +285,11 @@ class Territories(Sequence):
 
     def _make(self, index: int) -> TerritoryFigure:
         group = self._groups[index]
-        return TerritoryFigure(territory_ref(group), self._build(group["id"]))
+        return TerritoryFigure(territory_ref(group), self._build(group.id))
 
     def keys(self) -> list[tuple[str, int]]:
         """(code, id) of every territory, in order, without shaping any figure."""
-        return [(group["code"], group["id"]) for group in self._groups]
+        return [(group.code, group.id) for group in self._groups]
 
     def __eq__(self, other):
         if not isinstance(other, Sequence):

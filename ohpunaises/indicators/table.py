@@ -2,7 +2,7 @@
 
 A count is named by its column, (family, *categories), and its territory (None for the
 whole). Each column is an array with one slot per territory of the level and one for the
-whole: a country's 35,000 communes times a hundred columns cost arrays of machine integers,
+whole: a country's 35,000 communes times a hundred columns cost 21 MB of machine integers,
 where a dictionary keyed by tuples cost hundreds of bytes a count and most of a worker's
 memory. Protecting every count is then a few operations over whole arrays
 (`privacy.protect_array`); `privacy.protect`, count by count, stays its definition.
@@ -15,17 +15,19 @@ import numpy as np
 from .. import privacy
 
 Column = tuple  # (family, *categories)
+COUNT = np.int32  # people reached in a territory: far below two billion
+SLOT = np.uint16  # a cell key modulo privacy.CELL_KEYS
 
 
 class Slots:
-    """The slot of each territory of the level (by id), and of the whole (None), last."""
+    """The slot of each territory of the level (by id, in order), and of the whole (None)."""
 
     __slots__ = ("_index", "size")
 
-    def __init__(self, groups: list[dict]):
-        self._index = {group["id"]: position for position, group in enumerate(groups)}
-        self._index[None] = self.size = len(groups)
-        self.size += 1
+    def __init__(self, ids: Iterable[int]):
+        self._index = {id_: position for position, id_ in enumerate(ids)}
+        self._index[None] = len(self._index)
+        self.size = len(self._index)
 
     def get(self, group) -> int | None:
         """The slot of a territory of the level or of the whole; None for any other."""
@@ -51,8 +53,8 @@ class Counts:
         row = self.columns.get(column)
         if row is None:
             row = self.columns[column] = len(self._counts)
-            self._counts.append(np.zeros(self.slots.size, np.int64))
-            self._keys.append(np.zeros(self.slots.size, np.uint16))
+            self._counts.append(np.zeros(self.slots.size, COUNT))
+            self._keys.append(np.zeros(self.slots.size, SLOT))
         self._counts[row][slot] = count
         self._keys[row][slot] = cell_key % privacy.CELL_KEYS
         self.measured += 1
@@ -79,12 +81,9 @@ class Counts:
                 continue  # never measured: zeros, never hidden
             if column not in columns:  # read as zeros, hidden where the basis is
                 columns[column] = len(counts)
-                counts.append(np.zeros(self.slots.size, np.int64))
-                keys.append(np.zeros(self.slots.size, np.uint16))
+                counts.append(np.zeros(self.slots.size, COUNT))
+                keys.append(np.zeros(self.slots.size, SLOT))
             rows.append((columns[column], columns[basis]))
-        size = (0, self.slots.size)
-        counts = np.vstack(counts) if counts else np.zeros(size, np.int64)
-        keys = np.vstack(keys) if keys else np.zeros(size, np.uint16)
         shown = privacy.protect_array(counts, keys, policy, rows)
         return Protected(columns, self.slots, shown, policy, self.measured)
 
@@ -93,7 +92,7 @@ class Protected:
     """The counts as one viewer reads them: cells made from an array of shown values,
     one `privacy.Cell` per distinct value, shared."""
 
-    def __init__(self, columns: dict, slots: Slots, shown: np.ndarray, policy, measured: int):
+    def __init__(self, columns: dict, slots: Slots, shown: list, policy, measured: int):
         self._columns, self._slots, self._shown, self._policy = columns, slots, shown, policy
         self._made: dict[int, privacy.Cell] = {}
         self.measured = measured
@@ -107,7 +106,7 @@ class Protected:
         row = self._columns.get(column)
         if row is None:
             return None
-        value = int(self._shown[row, self._slots.get(group)])
+        value = int(self._shown[row][self._slots.get(group)])
         made = self._made.get(value)
         if made is None:
             made = self._made.setdefault(value, privacy.shown_cell(value, self._policy))
