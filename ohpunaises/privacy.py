@@ -15,7 +15,7 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -143,22 +143,25 @@ HIDDEN_SECRET = -2  # "s"
 
 
 def protect_array(
-    counts: np.ndarray,
-    cell_keys: np.ndarray,
+    counts: Sequence[np.ndarray],
+    slots: Sequence[np.ndarray],
     policy: Policy,
     follows: Iterable[tuple[int, int]] = (),
-) -> np.ndarray:
-    """`protect` over arrays: counts in rows (one per family and category) and columns
-    (territories), with their cell keys. Returns the counts as shown, a hidden count as
-    HIDDEN_SMALL or HIDDEN_SECRET (`shown_cell` reads them). `follows` pairs rows: the first
-    is hidden ("s") wherever the second is, in the order given. tests/test_privacy.py
-    compares it with `protect` on generated counts."""
+) -> list[np.ndarray]:
+    """`protect` over arrays: rows of counts (one per family and category, over the
+    territories), and their cell keys modulo CELL_KEYS. Returns the rows as shown, a hidden
+    count as HIDDEN_SMALL or HIDDEN_SECRET (`shown_cell` reads them). `follows` pairs rows:
+    the first is hidden ("s") wherever the second is, in the order given. A row at a time:
+    no copy of the whole. tests/test_privacy.py compares it with `protect`."""
     if policy.raw:
-        return counts
-    shown = perturbed_array(counts, cell_keys)
-    shown[(shown > 0) & (shown < policy.k)] = HIDDEN_SMALL
+        return list(counts)
+    shown = []
+    for values, keys in zip(counts, slots, strict=True):
+        row = perturbed_array(values, keys)
+        row[(row > 0) & (row < policy.k)] = HIDDEN_SMALL
+        shown.append(row)
     for row, basis in follows:
-        shown[row, shown[basis] < 0] = HIDDEN_SECRET
+        shown[row][shown[basis] < 0] = HIDDEN_SECRET
     return shown
 
 
@@ -264,10 +267,10 @@ def perturbed_all(counts: Iterable[int], cell_keys: Iterable[int], size: int) ->
     return perturbed_array(values, slots).tolist()
 
 
-def perturbed_array(counts: np.ndarray, cell_keys: np.ndarray) -> np.ndarray:
-    """`perturbed` over an array of counts and one of their cell keys (a new array)."""
-    rows = np.clip(counts, 1, MAX_PERTURBATION + 1) - 1
-    changes = CHANGES[rows, np.asarray(cell_keys, np.int64) % CELL_KEYS]
+def perturbed_array(counts: np.ndarray, slots: np.ndarray) -> np.ndarray:
+    """`perturbed` over an array of counts and one of their cell keys modulo CELL_KEYS
+    (a new array, of the counts' type)."""
+    changes = CHANGES[np.clip(counts, 1, MAX_PERTURBATION + 1) - 1, slots]
     return np.where(counts > 0, counts + changes, counts)
 
 

@@ -362,16 +362,20 @@ class BatchResponseSchema(Schema):
 
 TERRITORY_PAGE_DEFAULT = 1000  # territories per page: a metropolis and its QPVs in one
 TERRITORY_PAGE_MAX = 5000
+# A territory's indicators are some 16 kB of JSON, its outline one or two: a page of the
+# indicators holds fewer, so that the answer a worker builds stays a few megabytes.
+INDICATOR_PAGE_DEFAULT = 200
+INDICATOR_PAGE_MAX = 500
 
 
-def territory_limit():
+def territory_limit(default: int = TERRITORY_PAGE_DEFAULT, most: int = TERRITORY_PAGE_MAX):
     """How many territories a page holds, at most."""
     return ma.fields.Integer(
-        load_default=TERRITORY_PAGE_DEFAULT,
-        validate=within(1, TERRITORY_PAGE_MAX),
+        load_default=default,
+        validate=within(1, most),
         metadata={
-            "description": f"Territoires par page, par code croissant ({TERRITORY_PAGE_DEFAULT} "
-            f"par défaut, {TERRITORY_PAGE_MAX} au plus)"
+            "description": f"Territoires par page, par code croissant ({default} par défaut, "
+            f"{most} au plus)"
         },
     )
 

@@ -259,14 +259,17 @@ def test_a_malformed_cursor_is_refused_in_french(accounts, url, cursor):
     assert errors[0]["message"] in ("Curseur invalide.", "Longueur attendue entre 1 et 200.")
 
 
-@pytest.mark.parametrize("url", [f"{INDICATORS}&level=commune", f"{TERRITORIES}?level=commune"])
 @pytest.mark.parametrize(
-    ("limit", "message"),
+    ("url", "limit", "message"),
     [
-        ("0", "Valeur attendue entre 1 et 5000."),
-        ("5001", "Valeur attendue entre 1 et 5000."),
-        ("-3", "Valeur attendue entre 1 et 5000."),
-        ("sept", "Nombre entier attendu."),
+        (f"{TERRITORIES}?level=commune", "0", "Valeur attendue entre 1 et 5000."),
+        (f"{TERRITORIES}?level=commune", "5001", "Valeur attendue entre 1 et 5000."),
+        (f"{TERRITORIES}?level=commune", "-3", "Valeur attendue entre 1 et 5000."),
+        (f"{TERRITORIES}?level=commune", "sept", "Nombre entier attendu."),
+        # A territory's indicators weigh ten times its outline: pages of 500 at most.
+        (f"{INDICATORS}&level=commune", "0", "Valeur attendue entre 1 et 500."),
+        (f"{INDICATORS}&level=commune", "501", "Valeur attendue entre 1 et 500."),
+        (f"{INDICATORS}&level=commune", "sept", "Nombre entier attendu."),
     ],
 )
 def test_a_limit_out_of_bounds_is_refused_in_french(accounts, url, limit, message):

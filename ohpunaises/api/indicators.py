@@ -13,6 +13,8 @@ from ..indicators.definitions import LEVELS
 from ..ratelimits import figures_limit
 from ..schemas import (
     EARLIEST_DATE,
+    INDICATOR_PAGE_DEFAULT,
+    INDICATOR_PAGE_MAX,
     Schema,
     Text,
     choice,
@@ -76,7 +78,7 @@ class IndicatorQuerySchema(PeriodQuerySchema):
             "chemin parcouru et le statut ; « aucune cible » quand il n'y en a pas"
         }
     )
-    limit = territory_limit()
+    limit = territory_limit(INDICATOR_PAGE_DEFAULT, INDICATOR_PAGE_MAX)
     cursor = territory_cursor()
 
 
