@@ -332,6 +332,11 @@ def memory_kib(pid: int, field: str = "VmRSS") -> int:
     raise LookupError(field)
 
 
+def reset_peak(pid: int):
+    """Start VmHWM afresh at the process's present resident size (Linux's clear_refs)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
