@@ -124,7 +124,7 @@ def reference_date(period: Period, given: dt.date | None = None) -> dt.date:
 class Figures:
     """Counts, each with its cell key (the sum of the record keys of the records it counts),
     and other values, per territory of the level (`groups`, in order) and for the whole
-    (None), held by column (`table`)."""
+    (None), held by column (`indicators.table`)."""
 
     def __init__(self, level: str | None = None, groups: list | None = None):
         self.level, self.groups = level, groups or []

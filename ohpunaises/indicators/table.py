@@ -2,7 +2,7 @@
 
 A count is named by its column, (family, *categories), and its territory (None for the
 whole). Each column is an array with one slot per territory of the level and one for the
-whole: a country's 35,000 communes times a hundred columns cost 21 MB of machine integers,
+whole: a country's 35,000 communes times 116 columns cost 25 MB of counts and cell keys,
 where a dictionary keyed by tuples cost hundreds of bytes a count and most of a worker's
 memory. Protecting every count is then a few operations over whole arrays
 (`privacy.protect_array`); `privacy.protect`, count by count, stays its definition.
