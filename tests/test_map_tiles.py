@@ -141,6 +141,28 @@ def test_tiles_are_compressed_for_who_accepts_it(dataset):  # noqa: F811
     assert len(packed.get_data()) < len(plain.get_data()) / 2
 
 
+def test_a_compressed_tile_is_kept_by_its_text_alone(dataset, monkeypatch):  # noqa: F811
+    # A view asked again is served from the compressed text kept; a tile whose figures
+    # changed (another reader, another data version) is another text, compressed anew.
+    (x, y), *_ = tile_range(level_bounds(dataset), 9)
+    url = f"/carte/tuiles/9/{x}/{y}.json?indicator=reports&level=commune"
+    packed = {}
+    for role in ("institution", "coordinator"):
+        client = client_as(dataset, role)
+        plain = client.get(url).get_data()
+        answers = [client.get(url, headers={"Accept-Encoding": "gzip"}) for _ in range(2)]
+        assert all(gzip.decompress(answer.get_data()) == plain for answer in answers)
+        packed[role] = plain
+    assert packed["institution"] != packed["coordinator"]  # raw figures for the coordination
+    first = tiles.gzipped(packed["institution"])
+    assert tiles.gzipped(packed["institution"]) is first
+    # Past its bound, the least recently used text is dropped and compressed again if asked.
+    monkeypatch.setattr(tiles, "GZIPPED_BYTES", len(first) + 1)
+    tiles.gzipped(packed["coordinator"] + b" ")  # a new text: kept, the others dropped
+    again = tiles.gzipped(packed["institution"])
+    assert again is not first and again == first
+
+
 @pytest.mark.parametrize(
     "url",
     [

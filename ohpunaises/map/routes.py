@@ -7,7 +7,6 @@ sites may frame it is `OHPUNAISES_EMBED_ORIGINS`; `/carte` itself may be framed 
 """
 
 import datetime as dt
-import gzip
 
 from flask import abort, current_app, g, make_response, render_template, request, url_for
 from flask_babel import gettext as _
@@ -27,7 +26,7 @@ from .builders import (
     query_args,
     territory_tile,
 )
-from .tiles import valid_tile
+from .tiles import gzipped, valid_tile
 
 
 @bp.get("/carte")
@@ -96,7 +95,7 @@ def tile_response(actor: Actor, z: int, x: int, y: int, cache_control: str):
     response = current_app.response_class(body, mimetype="application/json")
     # Tiles at a country's scale weigh a few hundred kilobytes of repeated JSON.
     if "gzip" in request.accept_encodings:
-        response.set_data(gzip.compress(body, compresslevel=6))
+        response.set_data(gzipped(body))
         response.headers["Content-Encoding"] = "gzip"
     response.vary.add("Accept-Encoding")
     response.headers["Cache-Control"] = cache_control
