@@ -254,7 +254,8 @@ def table(measures: list[dict]) -> str:
             f"| {m['label']}: {m['communes']:,} communes | {ms(view['cold'])} | "
             f"{ms(view['warm'])} | {m['page_bytes']:,} | {view['tiles']} | "
             f"{view['tile_bytes']:,} | {ms(api['first'])} | {ms(api['warm'])} | "
-            f"{ms(seconds)} ({pages} pages, {territories:,}) | {ms(m['protection'][0])} "
+            f"{ms(seconds)} ({pages} page{'s' if pages > 1 else ''}, {territories:,}) | "
+            f"{ms(m['protection'][0])} "
             f"({m['protection'][1]:,} counts) | {m['rss_mb']:.0f} MB ({m['peak_mb']:.0f}) | "
             f"{m['sign_in_mb']:.0f} MB |"
         )
