@@ -645,12 +645,8 @@ def _coverage(scope: Scope, figures: Figures):
 
 
 def _populations(scope: Scope, figures: Figures):
-    if scope.level is not None:
-        populations = sa.select(Territory.id, Territory.population).where(
-            Territory.level == scope.level
-        )
-        for id_, population in db.session.execute(populations):
-            figures.values[("population", id_)] = population  # a territory of the level only
+    for group in figures.groups:
+        figures.values[("population", group.id)] = group.population
     whole = scope.territory.population if scope.territory else sum(_scope_communes(scope).values())
     figures.values[("population", None)] = whole
     qpv_by_commune = dict(
@@ -678,6 +674,7 @@ class Group(NamedTuple):
     code: str
     name: str
     level: str
+    population: int | None
 
 
 def _groups(scope: Scope) -> list[Group]:
@@ -685,7 +682,9 @@ def _groups(scope: Scope) -> list[Group]:
     if scope.level is None:
         return []
     query = (
-        sa.select(Territory.id, Territory.code, Territory.name, Territory.level)
+        sa.select(
+            Territory.id, Territory.code, Territory.name, Territory.level, Territory.population
+        )
         .where(Territory.level == scope.level)
         .order_by(Territory.code)
     )
