@@ -43,12 +43,38 @@ ORIGIN = math.pi * EARTH  # half the world's width, in metres
 CACHE_CHARACTERS = 64_000_000  # outlines kept per process, about 64 MB of JSON text
 GZIPPED_BYTES = 16_000_000  # compressed tiles kept per process: ten views of France
 
-_tiles: OrderedDict = OrderedDict()
-_cached_characters = 0
-_gzipped: OrderedDict = OrderedDict()
-_gzipped_bytes = 0
 _levels: dict = {}
 _lock = threading.Lock()
+
+
+class _Kept:
+    """Values kept by key up to a total size, the least recently used dropped first (at
+    least one is always kept). `bound` is read at each insertion."""
+
+    def __init__(self, bound):
+        self._bound, self._entries, self._size = bound, OrderedDict(), 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found[0]
+        return None
+
+    def put(self, key, value, size: int):
+        with self._lock:
+            if key not in self._entries:
+                self._entries[key] = (value, size)
+                self._size += size
+            while self._size > self._bound() and len(self._entries) > 1:
+                _key, (_value, dropped) = self._entries.popitem(last=False)
+                self._size -= dropped
+
+
+_tiles = _Kept(lambda: CACHE_CHARACTERS)
+_gzipped = _Kept(lambda: GZIPPED_BYTES)
 
 
 @dataclass(frozen=True)
@@ -67,24 +93,15 @@ def valid_tile(z: int, x: int, y: int) -> bool:
 def outlines(level: str, z: int, x: int, y: int) -> list[Outline]:
     """The territories of `level` that tile z/x/y shows, in code order; cached per process,
     the least recently used tiles dropped first beyond CACHE_CHARACTERS."""
-    global _cached_characters
     key = (str(db.engine.url), level, stamp(level), z, x, y)
-    with _lock:
-        if key in _tiles:
-            _tiles.move_to_end(key)
-            return _tiles[key][0]
+    found = _tiles.get(key)
+    if found is not None:
+        return found
     if db.engine.dialect.name == "postgresql":
         found = _postgis_outlines(level, z, x, y)
     else:
         found = _shapely_outlines(level, key[2], z, x, y)
-    size = sum(len(outline.polygons) for outline in found)
-    with _lock:
-        if key not in _tiles:
-            _tiles[key] = (found, size)
-            _cached_characters += size
-        while _cached_characters > CACHE_CHARACTERS and len(_tiles) > 1:
-            _dropped, (_outlines, dropped) = _tiles.popitem(last=False)
-            _cached_characters -= dropped
+    _tiles.put(key, found, sum(len(outline.polygons) for outline in found))
     return found
 
 
@@ -93,20 +110,11 @@ def gzipped(body: bytes) -> bytes:
     communes is half a megabyte of JSON, 20 ms to compress and 1 ms to hash. The digest
     names the text itself, so what is served is never another reader's or another data
     version's."""
-    global _gzipped_bytes
     key = hashlib.blake2b(body, digest_size=32).digest()
-    with _lock:
-        if key in _gzipped:
-            _gzipped.move_to_end(key)
-            return _gzipped[key]
-    compressed = gzip.compress(body, compresslevel=6)
-    with _lock:
-        if key not in _gzipped:
-            _gzipped[key] = compressed
-            _gzipped_bytes += len(compressed)
-        while _gzipped_bytes > GZIPPED_BYTES and len(_gzipped) > 1:
-            _key, dropped = _gzipped.popitem(last=False)
-            _gzipped_bytes -= len(dropped)
+    compressed = _gzipped.get(key)
+    if compressed is None:
+        compressed = gzip.compress(body, compresslevel=6)
+        _gzipped.put(key, compressed, len(compressed))
     return compressed
 
 
